@@ -1,0 +1,28 @@
+"""Providers: one class per resource family, one method per operation.
+
+Rule: a provider method takes `(ctx, request)` — the request dict with AWS
+member names unchanged — and returns the response dict. It raises only
+modelled SES errors (protocol/errors.py), never HTTP exceptions, and reaches
+the database only through the Store.
+"""
+
+from __future__ import annotations
+
+from sesame.api.configsets import ConfigurationSetsProvider
+from sesame.api.destinations import EventDestinationsProvider
+from sesame.api.dispatch import Handler, build_table
+from sesame.api.identities import IdentitiesProvider
+from sesame.api.tags import TagsProvider
+from sesame.store.base import Store
+
+
+def dispatch_table(store: Store, *, identity_verification: str) -> dict[str, Handler]:
+    """Every implemented operation → its bound provider method."""
+    return build_table(
+        [
+            ConfigurationSetsProvider(store),
+            EventDestinationsProvider(store),
+            IdentitiesProvider(store, identity_verification),
+            TagsProvider(store),
+        ]
+    )

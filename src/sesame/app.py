@@ -1,0 +1,73 @@
+"""build_app(settings): the ASGI application and everything it owns.
+
+The app owns the store and the worker threads that run provider calls; both
+are closed when the server shuts down (ASGI lifespan).
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from sesame.api import dispatch_table
+from sesame.config import Settings
+from sesame.credentials import Credentials, load_or_create
+from sesame.store import open_store
+from sesame.store.base import Store
+from sesame.web.api import ApiEndpoint
+from sesame.web.asgi import Receive, Scope, Send
+
+log = logging.getLogger("sesame")
+
+
+def resolve_credentials(settings: Settings) -> Credentials:
+    if settings.access_key_id and settings.secret_access_key:
+        return Credentials(settings.access_key_id, settings.secret_access_key, "settings")
+    return load_or_create(settings.data_dir)
+
+
+@dataclass
+class Sesame:
+    """The ASGI app: API requests go to the endpoint; lifespan closes what we own."""
+
+    settings: Settings
+    credentials: Credentials
+    store: Store
+    executor: ThreadPoolExecutor
+    api: ApiEndpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.api(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        self.store.close()
+
+
+def build_app(settings: Settings) -> Sesame:
+    credentials = resolve_credentials(settings)
+    store = open_store(settings.database)
+    executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sesame-db")
+    keys = {credentials.access_key_id: credentials.secret_access_key}
+    api = ApiEndpoint(
+        dispatch_table(store, identity_verification=settings.identity_verification),
+        account_id=settings.account_id,
+        region=settings.region,
+        secret_for=keys.get,
+        executor=executor,
+    )
+    return Sesame(settings, credentials, store, executor, api)

@@ -1,0 +1,130 @@
+"""The store interface: one Protocol, one SQLite and (later) one PostgreSQL implementation.
+
+Records keep AWS member names inside their JSON blocks (`TrackingOptions`,
+`DeliveryOptions`, ...), so a provider can hand them back to the wire
+unchanged. Every method is one transaction: an operation either happens whole
+or not at all, and read-modify-write races (two PUTs of different option
+blocks at once) cannot lose an update.
+
+Store methods are synchronous; the web layer calls them on worker threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class StoreError(Exception):
+    """Base of the store's own outcomes; providers turn them into SES errors."""
+
+
+class Duplicate(StoreError):
+    """A record with that name exists already."""
+
+
+class Missing(StoreError):
+    """The parent record does not exist."""
+
+
+class LimitReached(StoreError):
+    """Adding the record would pass a per-account or per-parent limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigurationSet:
+    name: str
+    #: Option block name (e.g. "TrackingOptions") → the block, AWS member names.
+    options: dict[str, Any] = field(default_factory=dict)
+    tags: list[dict[str, str]] = field(default_factory=list)
+    created: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class EventDestination:
+    name: str
+    #: The EventDestinationDefinition as sent, AWS member names.
+    definition: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EmailIdentity:
+    #: An address as given, or a domain in lower case.
+    name: str
+    #: "EMAIL_ADDRESS" or "DOMAIN" (the model's IdentityType).
+    kind: str
+    #: Verification status, default configuration set and other attributes.
+    attributes: dict[str, Any] = field(default_factory=dict)
+    tags: list[dict[str, str]] = field(default_factory=list)
+    created: float = 0.0
+
+
+class Store(Protocol):
+    """Everything Sesame keeps. Each method is atomic."""
+
+    def close(self) -> None: ...
+
+    # Configuration sets ---------------------------------------------------
+    def create_configuration_set(self, record: ConfigurationSet, *, limit: int) -> None:
+        """Insert; Duplicate if the name exists, LimitReached at `limit` sets."""
+
+    def get_configuration_set(self, name: str) -> ConfigurationSet | None: ...
+
+    def list_configuration_sets(
+        self, *, after: str | None, limit: int, name_contains: str | None = None
+    ) -> list[str]:
+        """Names in ascending order, strictly after `after`, at most `limit`."""
+        ...
+
+    def update_configuration_set(
+        self,
+        name: str,
+        *,
+        options: Mapping[str, dict[str, Any] | None] | None = None,
+        tags: list[dict[str, str]] | None = None,
+    ) -> bool:
+        """Replace the given option blocks (None removes one) and/or the tags."""
+        ...
+
+    def delete_configuration_set(self, name: str) -> bool:
+        """Delete a set and its event destinations; False if it did not exist."""
+        ...
+
+    # Event destinations -----------------------------------------------------
+    def add_event_destination(
+        self, set_name: str, destination: EventDestination, *, limit: int
+    ) -> None:
+        """Append; Missing if no such set, Duplicate, or LimitReached at `limit`."""
+
+    def list_event_destinations(self, set_name: str) -> list[EventDestination] | None:
+        """In creation order; None if the set does not exist."""
+        ...
+
+    def replace_event_destination(self, set_name: str, destination: EventDestination) -> bool:
+        """Replace in place, keeping its position; False if either is missing."""
+        ...
+
+    def delete_event_destination(self, set_name: str, name: str) -> bool: ...
+
+    # Email identities -------------------------------------------------------
+    def create_identity(self, record: EmailIdentity) -> None:
+        """Insert; Duplicate if the identity exists."""
+
+    def get_identity(self, name: str) -> EmailIdentity | None: ...
+
+    def list_identities(self, *, after: str | None, limit: int) -> list[EmailIdentity]:
+        """Identities in ascending name order, strictly after `after`."""
+        ...
+
+    def update_identity(
+        self,
+        name: str,
+        *,
+        attributes: Mapping[str, Any] | None = None,
+        tags: list[dict[str, str]] | None = None,
+    ) -> bool:
+        """Merge attributes (a None value removes one) and/or replace the tags."""
+        ...
+
+    def delete_identity(self, name: str) -> bool: ...

@@ -1,0 +1,307 @@
+"""The embedded SQLite store: the zero-configuration default.
+
+WAL mode lets readers run while one writer commits. Each thread gets its own
+connection; writes in this process are serialised by one lock (SQLite allows
+one writer at a time anyway, and queueing here is cheaper than spinning on
+SQLITE_BUSY), while `busy_timeout` covers a second process on the same file.
+`synchronous=NORMAL` under WAL means a commit survives a killed process, which
+is what "committed before we answer" promises; it may not survive a power cut.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sesame.store.base import (
+    ConfigurationSet,
+    Duplicate,
+    EmailIdentity,
+    EventDestination,
+    LimitReached,
+    Missing,
+)
+from sesame.store.schema import migrations
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+class SQLiteStore:
+    """Store on one SQLite file (see module docstring for the concurrency rules)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self.migrate()
+
+    # Connections and transactions -------------------------------------------
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connection()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def migrate(self) -> int:
+        """Apply pending migrations; return the schema version now in force."""
+        with self._write() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied DOUBLE PRECISION)"
+            )
+            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            for migration in migrations():
+                if migration.version in done:
+                    continue
+                for statement in migration.statements():
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                    (migration.version, migration.name, time.time()),
+                )
+            row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        return int(row[0] or 0)
+
+    # Configuration sets -----------------------------------------------------
+    def create_configuration_set(self, record: ConfigurationSet, *, limit: int) -> None:
+        with self._write() as conn:
+            (count,) = conn.execute("SELECT COUNT(*) FROM configuration_sets").fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM configuration_sets WHERE name = ?", (record.name,)
+            ).fetchone()
+            if exists:
+                raise Duplicate(record.name)
+            if count >= limit:
+                raise LimitReached(record.name)
+            conn.execute(
+                "INSERT INTO configuration_sets (name, options, tags, created) VALUES (?, ?, ?, ?)",
+                (record.name, _dump(record.options), _dump(record.tags), record.created),
+            )
+
+    def get_configuration_set(self, name: str) -> ConfigurationSet | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT name, options, tags, created FROM configuration_sets WHERE name = ?",
+                (name,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return ConfigurationSet(row[0], json.loads(row[1]), json.loads(row[2]), row[3])
+
+    def list_configuration_sets(
+        self, *, after: str | None, limit: int, name_contains: str | None = None
+    ) -> list[str]:
+        sql = "SELECT name FROM configuration_sets WHERE name > ?"
+        args: list[Any] = [after or ""]
+        if name_contains:
+            # instr() on lower-cased text: a case-insensitive substring match with
+            # no LIKE wildcards to escape.
+            sql += " AND instr(lower(name), ?) > 0"
+            args.append(name_contains.lower())
+        sql += " ORDER BY name LIMIT ?"
+        args.append(limit)
+        return [row[0] for row in self._connection().execute(sql, args)]
+
+    def update_configuration_set(
+        self,
+        name: str,
+        *,
+        options: Mapping[str, dict[str, Any] | None] | None = None,
+        tags: list[dict[str, str]] | None = None,
+    ) -> bool:
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT options FROM configuration_sets WHERE name = ?", (name,)
+            ).fetchone()
+            if row is None:
+                return False
+            current = json.loads(row[0])
+            for block, value in (options or {}).items():
+                if value is None:
+                    current.pop(block, None)
+                else:
+                    current[block] = value
+            if tags is None:
+                conn.execute(
+                    "UPDATE configuration_sets SET options = ? WHERE name = ?",
+                    (_dump(current), name),
+                )
+            else:
+                conn.execute(
+                    "UPDATE configuration_sets SET options = ?, tags = ? WHERE name = ?",
+                    (_dump(current), _dump(tags), name),
+                )
+        return True
+
+    def delete_configuration_set(self, name: str) -> bool:
+        with self._write() as conn:
+            cursor = conn.execute("DELETE FROM configuration_sets WHERE name = ?", (name,))
+        return cursor.rowcount > 0
+
+    # Event destinations -----------------------------------------------------
+    def add_event_destination(
+        self, set_name: str, destination: EventDestination, *, limit: int
+    ) -> None:
+        with self._write() as conn:
+            if not conn.execute(
+                "SELECT 1 FROM configuration_sets WHERE name = ?", (set_name,)
+            ).fetchone():
+                raise Missing(set_name)
+            names = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT name FROM event_destinations WHERE set_name = ?", (set_name,)
+                )
+            ]
+            if destination.name in names:
+                raise Duplicate(destination.name)
+            if len(names) >= limit:
+                raise LimitReached(destination.name)
+            (position,) = conn.execute(
+                "SELECT COALESCE(MAX(position), 0) + 1 FROM event_destinations WHERE set_name = ?",
+                (set_name,),
+            ).fetchone()
+            conn.execute(
+                "INSERT INTO event_destinations (set_name, name, position, definition) "
+                "VALUES (?, ?, ?, ?)",
+                (set_name, destination.name, position, _dump(destination.definition)),
+            )
+
+    def list_event_destinations(self, set_name: str) -> list[EventDestination] | None:
+        conn = self._connection()
+        if not conn.execute(
+            "SELECT 1 FROM configuration_sets WHERE name = ?", (set_name,)
+        ).fetchone():
+            return None
+        rows = conn.execute(
+            "SELECT name, definition FROM event_destinations WHERE set_name = ? ORDER BY position",
+            (set_name,),
+        )
+        return [EventDestination(row[0], json.loads(row[1])) for row in rows]
+
+    def replace_event_destination(self, set_name: str, destination: EventDestination) -> bool:
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE event_destinations SET definition = ? WHERE set_name = ? AND name = ?",
+                (_dump(destination.definition), set_name, destination.name),
+            )
+        return cursor.rowcount > 0
+
+    def delete_event_destination(self, set_name: str, name: str) -> bool:
+        with self._write() as conn:
+            cursor = conn.execute(
+                "DELETE FROM event_destinations WHERE set_name = ? AND name = ?", (set_name, name)
+            )
+        return cursor.rowcount > 0
+
+    # Email identities -------------------------------------------------------
+    def create_identity(self, record: EmailIdentity) -> None:
+        with self._write() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO email_identities (name, kind, attributes, tags, created) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (
+                        record.name,
+                        record.kind,
+                        _dump(record.attributes),
+                        _dump(record.tags),
+                        record.created,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise Duplicate(record.name) from None
+
+    def get_identity(self, name: str) -> EmailIdentity | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT name, kind, attributes, tags, created FROM email_identities "
+                "WHERE name = ?",
+                (name,),
+            )
+            .fetchone()
+        )
+        return None if row is None else _identity(row)
+
+    def list_identities(self, *, after: str | None, limit: int) -> list[EmailIdentity]:
+        rows = self._connection().execute(
+            "SELECT name, kind, attributes, tags, created FROM email_identities "
+            "WHERE name > ? ORDER BY name LIMIT ?",
+            (after or "", limit),
+        )
+        return [_identity(row) for row in rows]
+
+    def update_identity(
+        self,
+        name: str,
+        *,
+        attributes: Mapping[str, Any] | None = None,
+        tags: list[dict[str, str]] | None = None,
+    ) -> bool:
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT attributes, tags FROM email_identities WHERE name = ?", (name,)
+            ).fetchone()
+            if row is None:
+                return False
+            current = json.loads(row[0])
+            for key, value in (attributes or {}).items():
+                if value is None:
+                    current.pop(key, None)
+                else:
+                    current[key] = value
+            conn.execute(
+                "UPDATE email_identities SET attributes = ?, tags = ? WHERE name = ?",
+                (_dump(current), row[1] if tags is None else _dump(tags), name),
+            )
+        return True
+
+    def delete_identity(self, name: str) -> bool:
+        with self._write() as conn:
+            cursor = conn.execute("DELETE FROM email_identities WHERE name = ?", (name,))
+        return cursor.rowcount > 0
+
+
+def _identity(row: tuple[Any, ...]) -> EmailIdentity:
+    return EmailIdentity(row[0], row[1], json.loads(row[2]), json.loads(row[3]), row[4])

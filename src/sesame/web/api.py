@@ -1,0 +1,97 @@
+"""The SES v2 API endpoint, as a plain ASGI app.
+
+One straight line per request: read the body → verify SigV4 → route →
+parse → validate → call the provider on a worker thread → serialise. Every
+failure on that line becomes an AWS-shaped error; an unexpected exception is
+logged with its traceback and answered as `InternalFailure`, never leaked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sesame.api.context import RequestContext
+from sesame.api.dispatch import Handler
+from sesame.protocol import parser, router, serializer, sigv4
+from sesame.protocol.errors import (
+    InternalFailure,
+    NotImplementedOperation,
+    RequestEntityTooLarge,
+    ServiceError,
+)
+from sesame.protocol.http import HttpRequest, HttpResponse
+from sesame.protocol.validate import validate
+from sesame.web.asgi import Receive, Scope, Send, read_body, request_headers, send_response
+
+log = logging.getLogger("sesame.api")
+
+#: SES v2 takes messages up to 40 MB; as base64 inside JSON that is ~54 MB.
+MAX_BODY = 60 * 1024 * 1024
+
+
+class ApiEndpoint:
+    def __init__(
+        self,
+        table: Mapping[str, Handler],
+        *,
+        account_id: str,
+        region: str,
+        secret_for: Callable[[str], str | None],
+        executor: ThreadPoolExecutor,
+    ) -> None:
+        self.table = table
+        self.account_id = account_id
+        self.region = region
+        self.secret_for = secret_for
+        self.executor = executor
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = str(uuid.uuid4())
+        try:
+            body = await read_body(receive, limit=MAX_BODY)
+        except OverflowError:
+            error = RequestEntityTooLarge("Request body exceeds the maximum size.")
+            await send_response(send, serializer.serialize_error(error, request_id))
+            return
+        request = HttpRequest(
+            scope["method"],
+            scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0],
+            scope.get("query_string", b"").decode("latin-1"),
+            request_headers(scope),
+            body,
+        )
+        client = scope.get("client")
+        response = await self.handle(request, request_id, client[0] if client else "")
+        await send_response(send, response)
+
+    async def handle(self, request: HttpRequest, request_id: str, source_ip: str) -> HttpResponse:
+        try:
+            principal = sigv4.verify(request, secret_for=self.secret_for, region=self.region)
+            match = router.match(request.method, request.path)
+            name = match.operation.name
+            params = parser.parse(match, request)
+            validate(match.operation.input_shape, params)
+            handler = self.table.get(name)
+            if handler is None:
+                raise NotImplementedOperation(
+                    f"Sesame does not implement the {name} operation yet."
+                )
+            ctx = RequestContext(
+                request_id, name, self.account_id, self.region, principal.access_key_id, source_ip
+            )
+            loop = asyncio.get_running_loop()
+            output: dict[str, Any] = await loop.run_in_executor(
+                self.executor, handler, ctx, params
+            )
+            return serializer.serialize(match.operation, output, request_id)
+        except ServiceError as error:
+            return serializer.serialize_error(error, request_id)
+        except Exception:
+            log.exception("internal failure (request %s)", request_id)
+            error = InternalFailure("An internal error occurred. The request id is in the log.")
+            return serializer.serialize_error(error, request_id)

@@ -1,0 +1,105 @@
+"""A real Sesame on a free loopback port, and boto3 clients pointed at it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import uvicorn
+from botocore.config import Config
+
+from sesame.app import Sesame, build_app
+from sesame.config import Settings
+
+ACCESS_KEY_ID = "AKIASESAMETESTKEY001"
+SECRET_ACCESS_KEY = "sesame-test-secret-access-key-0123456789"
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, telling a test thread the moment it listens."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+
+@dataclass
+class RunningSesame:
+    app: Sesame
+    url: str
+    server: _Server
+    thread: threading.Thread
+
+    def client(self, **overrides: Any) -> Any:
+        options: dict[str, Any] = {
+            "endpoint_url": self.url,
+            "region_name": REGION,
+            "aws_access_key_id": ACCESS_KEY_ID,
+            "aws_secret_access_key": SECRET_ACCESS_KEY,
+            "config": Config(retries={"max_attempts": 1, "mode": "standard"}),
+        }
+        options.update(overrides)
+        return boto3.client("sesv2", **options)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def start_sesame(data_dir: Path, **settings: Any) -> RunningSesame:
+    options: dict[str, Any] = {
+        "port": free_port(),
+        "data_dir": data_dir,
+        "account_id": ACCOUNT_ID,
+        "region": REGION,
+        "access_key_id": ACCESS_KEY_ID,
+        "secret_access_key": SECRET_ACCESS_KEY,
+    } | settings
+    app = build_app(Settings(**options))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=options["port"], log_level="warning", lifespan="on"
+    )
+    server = _Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    if not server.ready.wait(timeout=30):
+        raise RuntimeError("Sesame did not start")
+    return RunningSesame(app, f"http://127.0.0.1:{options['port']}", server, thread)
+
+
+@pytest.fixture(scope="session")
+def sesame(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSesame]:
+    running = start_sesame(tmp_path_factory.mktemp("sesame"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def ses(sesame: RunningSesame) -> Any:
+    return sesame.client()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A fresh name for a test's resources, so tests share one server safely."""
+    return "t" + uuid.uuid4().hex[:12]
