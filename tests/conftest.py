@@ -13,11 +13,12 @@ from typing import Any
 
 import boto3
 import pytest
-import uvicorn
 from botocore.config import Config
 
 from sesame.app import Sesame, build_app
 from sesame.config import Settings
+from sesame.server import Server
+from sesame.server import config as server_config
 
 ACCESS_KEY_ID = "AKIASESAMETESTKEY001"
 SECRET_ACCESS_KEY = "sesame-test-secret-access-key-0123456789"
@@ -31,23 +32,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, telling a test thread the moment it listens."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        self.ready.set()
-
-
 @dataclass
 class RunningSesame:
     app: Sesame
     url: str
-    server: _Server
+    server: Server
     thread: threading.Thread
 
     def client(self, **overrides: Any) -> Any:
@@ -76,10 +65,7 @@ def start_sesame(data_dir: Path, **settings: Any) -> RunningSesame:
         "secret_access_key": SECRET_ACCESS_KEY,
     } | settings
     app = build_app(Settings(**options))
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=options["port"], log_level="warning", lifespan="on"
-    )
-    server = _Server(config)
+    server = Server(server_config(app, "127.0.0.1", options["port"]))
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
     if not server.ready.wait(timeout=30):

@@ -41,9 +41,9 @@ def main() -> None:
 @_settings_options
 def serve(**options: Any) -> None:
     """Start the SES v2 API on --host:--port."""
-    import uvicorn
-
     from sesame.app import build_app
+    from sesame.server import Server
+    from sesame.server import config as server_config
 
     try:
         settings = Settings(**options)
@@ -67,17 +67,8 @@ def serve(**options: Any) -> None:
         f"aws sesv2 list-configuration-sets --endpoint-url {settings.endpoint_url} "
         f"--region {settings.region}"
     )
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_level="warning",
-        server_header=False,
-    )
-    uvicorn.Server(config).run()
+    ready = f"Sesame is ready on {settings.endpoint_url}"
+    Server(server_config(app, settings.host, settings.port), lambda: click.echo(ready)).run()
 
 
 @main.command()

@@ -39,13 +39,14 @@ from botocore.model import OperationModel, ServiceModel, Shape
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 from botocore.validate import ParamValidator
-from examples import LABEL_SPECIALS, PATTERN_EXAMPLES, example_input, example_output
 
 from sesame.protocol import errors
 from sesame.protocol.http import HttpRequest, HttpResponse
 from sesame.protocol.parser import parse
 from sesame.protocol.router import match
 from sesame.protocol.serializer import serialize, serialize_error
+
+from examples import LABEL_SPECIALS, PATTERN_EXAMPLES, example_input, example_output
 
 SERVICE: ServiceModel = botocore.session.Session().get_service_model("sesv2")
 OPERATIONS = sorted(SERVICE.operation_names)

@@ -159,9 +159,7 @@ class ConfigurationSetsProvider:
         return {}
 
     @handles("GetConfigurationSet")
-    def get_configuration_set(
-        self, ctx: RequestContext, request: dict[str, Any]
-    ) -> dict[str, Any]:
+    def get_configuration_set(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         record = self._require(request["ConfigurationSetName"])
         answer: dict[str, Any] = {"ConfigurationSetName": record.name}
         for block in BLOCKS:
@@ -246,9 +244,7 @@ class ConfigurationSetsProvider:
         return self._put(request["ConfigurationSetName"], "VdmOptions", request.get("VdmOptions"))
 
     @handles("PutConfigurationSetArchivingOptions")
-    def put_archiving_options(
-        self, ctx: RequestContext, request: dict[str, Any]
-    ) -> dict[str, Any]:
+    def put_archiving_options(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         arn = request.get("ArchiveArn")
         block = None if arn is None else {"ArchiveArn": arn}
         return self._put(request["ConfigurationSetName"], "ArchivingOptions", block)

@@ -77,9 +77,7 @@ class IdentitiesProvider:
         }
 
     @handles("CreateEmailIdentity")
-    def create_email_identity(
-        self, ctx: RequestContext, request: dict[str, Any]
-    ) -> dict[str, Any]:
+    def create_email_identity(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         name, kind = normalise(request["EmailIdentity"])
         tags = request.get("Tags", [])
         check_tags(tags)
@@ -135,9 +133,7 @@ class IdentitiesProvider:
         return answer
 
     @handles("ListEmailIdentities")
-    def list_email_identities(
-        self, ctx: RequestContext, request: dict[str, Any]
-    ) -> dict[str, Any]:
+    def list_email_identities(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         limit = page_size(request.get("PageSize"), DEFAULT_PAGE_SIZE)
         filters = request.get("Filter", {})
         scope = "&".join(f"{k}={v}" for k, v in sorted(filters.items()))
@@ -166,9 +162,7 @@ class IdentitiesProvider:
         return answer
 
     @handles("DeleteEmailIdentity")
-    def delete_email_identity(
-        self, ctx: RequestContext, request: dict[str, Any]
-    ) -> dict[str, Any]:
+    def delete_email_identity(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         identity = self._get(request["EmailIdentity"])
         if not self.store.delete_identity(identity.name):
             raise _missing(request["EmailIdentity"])

@@ -166,14 +166,12 @@ def _value(shape: Shape, value: Any) -> Any:
     if kind == "list":
         if not isinstance(value, list):
             raise SerializationException("Expected list or null")
-        return [_value(shape.member, item) for item in value if item is not None]  # type: ignore[attr-defined]
+        return [_value(shape.member, item) for item in value if item is not None]
     if kind == "map":
         if not isinstance(value, dict):
             raise SerializationException("Expected map or null")
         return {
-            _value(shape.key, k): _value(shape.value, v)  # type: ignore[attr-defined]
-            for k, v in value.items()
-            if v is not None
+            _value(shape.key, k): _value(shape.value, v) for k, v in value.items() if v is not None
         }
     if kind == "string":
         if isinstance(value, str):

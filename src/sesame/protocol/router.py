@@ -56,13 +56,12 @@ LEGACY_ROUTES: tuple[tuple[str, str, str, Mapping[str, str]], ...] = (
 )
 
 
-def _compile(
-    method: str, uri: str, op: OperationModel, query_members: Mapping[str, str]
-) -> _Route:
+def _compile(method: str, uri: str, op: OperationModel, query_members: Mapping[str, str]) -> _Route:
     path = uri.split("?", 1)[0]
     segments: list[str | None] = []
     labels: list[str] = []
-    for part in path.strip("/").split("/"):
+    # Split exactly as match() splits a request path: some templates end in "/".
+    for part in path[1:].split("/"):
         if part.startswith("{") and part.endswith("}"):
             segments.append(None)
             labels.append(part[1:-1].rstrip("+"))

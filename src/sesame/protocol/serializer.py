@@ -26,7 +26,9 @@ from sesame.protocol.http import HttpResponse
 JSON = "application/json"
 
 
-def serialize(operation: OperationModel, output: Mapping[str, Any], request_id: str) -> HttpResponse:
+def serialize(
+    operation: OperationModel, output: Mapping[str, Any], request_id: str
+) -> HttpResponse:
     """Serialise `output` with the operation's output shape into a 200 response."""
     shape = operation.output_shape
     document = _value(shape, output) if shape is not None else {}
@@ -58,15 +60,15 @@ def _value(shape: Shape, value: Any) -> Any:
     kind = shape.type_name
     if kind == "structure":
         result: dict[str, Any] = {}
-        for name, member in shape.members.items():  # type: ignore[attr-defined]
+        for name, member in shape.members.items():
             item = value.get(name)
             if item is not None:
                 result[member.serialization.get("name", name)] = _value(member, item)
         return result
     if kind == "list":
-        return [_value(shape.member, item) for item in value]  # type: ignore[attr-defined]
+        return [_value(shape.member, item) for item in value]
     if kind == "map":
-        return {k: _value(shape.value, v) for k, v in value.items()}  # type: ignore[attr-defined]
+        return {k: _value(shape.value, v) for k, v in value.items()}
     if kind == "timestamp":
         return _epoch(value)
     if kind == "blob":

@@ -13,10 +13,13 @@ non-S3 service, because that is what every boto3 / AWS CLI client signs:
     SignedHeaders
     x-amz-content-sha256 header if sent, else sha256(body)
 
-The checks run in the order AWS runs them (as recorded by DynamoDB-compatible
-emulators against real AWS): the parameters are present, the algorithm, the date and
-its skew, `host` is signed, the credential scope, the access key, then the signature.
-Messages copy AWS's wording. Nothing here ever formats the secret into a message.
+The checks run in the order AWS runs them, and the messages copy AWS's wording, as
+recorded from real AWS answers in dynalite's `index.js` (an AWS JSON-protocol emulator):
+the parameters are present, the algorithm, the date and its skew, `host` is signed, the
+credential scope, the access key, then the signature. A wrong signature is answered as
+`SignatureDoesNotMatch` with AWS's standard sentence only; some AWS services append
+the canonical request, which Sesame leaves out. Nothing here ever formats the secret
+into a message.
 """
 
 from __future__ import annotations
@@ -138,14 +141,16 @@ def verify(
             _payload_hash(request),
         )
     )
-    canonical_hash = sha256(canonical.encode("utf-8")).hexdigest()
+    # surrogatepass: a header the web layer decoded with surrogateescape must fail the
+    # signature check, not the encoder (which would surface as a 500).
+    canonical_hash = sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
     string_to_sign = f"{ALGORITHM}\n{signed.amz_date}\n{scope}\n{canonical_hash}"
     signer = _signer(secret, signed.amz_date[:8], region, service).copy()
-    signer.update(string_to_sign.encode("utf-8"))
+    signer.update(string_to_sign.encode("utf-8", "surrogatepass"))
     expected = signer.hexdigest()
     # Bytes, not str: compare_digest raises TypeError on non-ASCII text, and the
     # provided signature is attacker-controlled.
-    if not hmac.compare_digest(expected.encode(), signed.signature.encode("utf-8")):
+    if not hmac.compare_digest(expected.encode(), signed.signature.encode("utf-8", "replace")):
         raise SignatureDoesNotMatch(_MISMATCH)
     return Principal(access_key_id=access_key_id, region=region)
 
@@ -411,7 +416,7 @@ def _canonical_component(raw: str) -> str:
     return quote(unquote_to_bytes(raw), safe="-_.~")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=512)  # bounded: paths are client-chosen
 def _canonical_path(raw: str) -> str:
     # botocore (non-S3) removes dot segments and empty segments, then percent-encodes the
     # path it already percent-encoded once more: `/a/my%20set` → `/a/my%2520set`.
@@ -420,7 +425,7 @@ def _canonical_path(raw: str) -> str:
         normalized = raw
     else:
         normalized = str(normalize_url_path(raw))
-    return quote(normalized, safe="/~")
+    return quote(normalized, safe="/~", errors="surrogatepass")
 
 
 def _canonical_headers(headers: dict[str, str], names: list[str]) -> str:

@@ -63,8 +63,8 @@ def _enum_rule(values: list[str]) -> str:
 
 
 def _check_structure(shape: Shape, value: dict[str, Any], path: str, problems: list[str]) -> None:
-    members = shape.members  # type: ignore[attr-defined]
-    for name in shape.required_members:  # type: ignore[attr-defined]
+    members = shape.members
+    for name in shape.required_members:
         if value.get(name) is None:
             problems.append(constraint(wire_path(path, name), "Member must not be null", null=True))
     for name, member in members.items():
@@ -87,7 +87,7 @@ def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
         return
     if kind == "list":
         _check_size(meta, len(value), path, problems)
-        element = shape.member  # type: ignore[attr-defined]
+        element = shape.member
         if element.type_name == "structure":
             for index, item in enumerate(value, start=1):
                 _check(element, item, f"{path}.{index}.member", problems)
@@ -103,8 +103,8 @@ def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
         _check_size(meta, len(value), path, problems)
         key_problems: list[str] = []
         for key, item in value.items():
-            _check_scalar(shape.key, key, path, key_problems)  # type: ignore[attr-defined]
-            _check(shape.value, item, path, problems)  # type: ignore[attr-defined]
+            _check_scalar(shape.key, key, path, key_problems)
+            _check(shape.value, item, path, problems)
         for rule in dict.fromkeys(p.split("constraint: ", 1)[1] for p in key_problems):
             problems.append(constraint(path, f"Map keys must satisfy constraint: [{rule}]"))
         return

@@ -256,8 +256,7 @@ class SQLiteStore:
         row = (
             self._connection()
             .execute(
-                "SELECT name, kind, attributes, tags, created FROM email_identities "
-                "WHERE name = ?",
+                "SELECT name, kind, attributes, tags, created FROM email_identities WHERE name = ?",
                 (name,),
             )
             .fetchone()

@@ -85,13 +85,11 @@ class ApiEndpoint:
                 request_id, name, self.account_id, self.region, principal.access_key_id, source_ip
             )
             loop = asyncio.get_running_loop()
-            output: dict[str, Any] = await loop.run_in_executor(
-                self.executor, handler, ctx, params
-            )
+            output: dict[str, Any] = await loop.run_in_executor(self.executor, handler, ctx, params)
             return serializer.serialize(match.operation, output, request_id)
         except ServiceError as error:
             return serializer.serialize_error(error, request_id)
         except Exception:
             log.exception("internal failure (request %s)", request_id)
-            error = InternalFailure("An internal error occurred. The request id is in the log.")
-            return serializer.serialize_error(error, request_id)
+            failure = InternalFailure("An internal error occurred. The request id is in the log.")
+            return serializer.serialize_error(failure, request_id)

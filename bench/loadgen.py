@@ -1,0 +1,231 @@
+"""A load generator cheap enough not to be what it measures.
+
+`C` HTTP/1.1 connections, each with one request in flight, write pre-built request
+bytes (already SigV4-signed, so no signing happens while measuring) and read
+responses with httptools' C parser, calling back into Python only once per
+response. A server that answers `Connection: close` (moto's Werkzeug server does,
+on every response) gets a new connection for its next request; the connect is
+counted in that request's latency, as a client would pay it.
+
+One round runs for a fixed duration: connections stop sending at the deadline, the
+requests in flight finish, and the rate is the responses counted over the time until
+the last one. The generator's own CPU time is measured per round too, so a report
+can say how much of a core the generator needed for the rate it saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import cast
+
+import httptools
+
+#: A response slower than this ends the round with an error (a hung server).
+STALL_SECONDS = 10.0
+
+
+@dataclass
+class Round:
+    """What one fixed-duration round saw."""
+
+    seconds: float
+    responses: int
+    statuses: Counter[int]
+    transport_errors: int
+    latencies_ns: list[int]
+    generator_cpu: float  # seconds of this process's CPU over the round
+    connects: int
+    #: Indexes (into the request list) of acknowledged (2xx) requests, in order.
+    acknowledged: list[int] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.responses / self.seconds if self.seconds else 0.0
+
+    @property
+    def non_2xx(self) -> int:
+        return sum(n for status, n in self.statuses.items() if not 200 <= status < 300)
+
+
+class _Run:
+    """State shared by the connections of one round."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        host: str,
+        port: int,
+        requests: Sequence[bytes],
+        deadline: float,
+        record_acks: bool,
+    ) -> None:
+        self.loop = loop
+        self.host = host
+        self.port = port
+        self.requests = requests
+        self.next_index: Callable[[], int] = itertools.cycle(range(len(requests))).__next__
+        self.deadline = deadline
+        self.record_acks = record_acks
+        self.statuses: Counter[int] = Counter()
+        self.latencies: list[int] = []
+        self.acknowledged: list[int] = []
+        self.transport_errors = 0
+        self.connects = 0
+        self.open = 0
+        self.last_response = 0.0
+        self.done: asyncio.Future[None] = loop.create_future()
+
+    def connect(self, sent_at: int | None = None) -> None:
+        self.open += 1
+        self.connects += 1
+        self.loop.create_task(self._connect(sent_at))
+
+    async def _connect(self, sent_at: int | None) -> None:
+        try:
+            await self.loop.create_connection(
+                lambda: _Connection(self, sent_at), self.host, self.port
+            )
+        except OSError:
+            self.transport_errors += 1
+            self.finished()
+
+    def finished(self) -> None:
+        self.open -= 1
+        if self.open == 0 and not self.done.done():
+            self.done.set_result(None)
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self, run: _Run, sent_at: int | None) -> None:
+        self.run = run
+        self.sent_at = sent_at
+        self.parser = httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.index = 0
+        self.closing = False
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        self.transport = cast(asyncio.Transport, transport)
+        self.send(self.sent_at)
+
+    def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self.fail()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closing:
+            # The server closed a connection while our request was in flight.
+            self.run.transport_errors += 1
+            self.closing = True
+            self.run.finished()
+
+    # the request cycle
+    def send(self, sent_at: int | None = None) -> None:
+        assert self.transport is not None
+        self.index = self.run.next_index()
+        self.sent_at = time.perf_counter_ns() if sent_at is None else sent_at
+        self.transport.write(self.run.requests[self.index])
+
+    def fail(self) -> None:
+        self.run.transport_errors += 1
+        self.close()
+
+    def close(self) -> None:
+        self.closing = True
+        if self.transport is not None:
+            self.transport.close()
+        self.run.finished()
+
+    # httptools callback: the only Python code run per response
+    def on_message_complete(self) -> None:
+        now = time.perf_counter_ns()
+        run = self.run
+        status = self.parser.get_status_code()
+        run.statuses[status] += 1
+        run.latencies.append(now - (self.sent_at or now))
+        if run.record_acks and 200 <= status < 300:
+            run.acknowledged.append(self.index)
+        run.last_response = now / 1e9
+        more = run.last_response < run.deadline
+        if self.parser.should_keep_alive():
+            if more:
+                self.send()
+            else:
+                self.close()
+        else:
+            # Connection: close. Open the next connection before this one counts
+            # as finished, so the round does not look drained in between.
+            if more:
+                run.connect(time.perf_counter_ns())
+            self.close()
+
+
+async def _round(
+    host: str,
+    port: int,
+    requests: Sequence[bytes],
+    connections: int,
+    seconds: float,
+    record_acks: bool,
+) -> Round:
+    loop = asyncio.get_running_loop()
+    cpu0 = time.process_time()
+    start = time.perf_counter()
+    run = _Run(loop, host, port, requests, start + seconds, record_acks)
+    for _ in range(connections):
+        run.connect()
+    try:
+        await asyncio.wait_for(asyncio.shield(run.done), seconds + STALL_SECONDS)
+    except TimeoutError:
+        run.transport_errors += run.open
+    end = max(run.last_response, start + 1e-9)
+    return Round(
+        seconds=end - start,
+        responses=sum(run.statuses.values()),
+        statuses=run.statuses,
+        transport_errors=run.transport_errors,
+        latencies_ns=run.latencies,
+        generator_cpu=time.process_time() - cpu0,
+        connects=run.connects,
+        acknowledged=run.acknowledged,
+    )
+
+
+def run_round(
+    loop: asyncio.AbstractEventLoop,
+    host: str,
+    port: int,
+    requests: Sequence[bytes],
+    *,
+    connections: int,
+    seconds: float,
+    record_acks: bool = False,
+) -> Round:
+    """One fixed-duration round of `requests` (cycled) over `connections` connections."""
+    return loop.run_until_complete(
+        _round(host, port, requests, connections, seconds, record_acks)
+    )
+
+
+def percentile(sorted_values: Sequence[int], fraction: float) -> float:
+    """Nearest-rank percentile of already sorted values (0 for none)."""
+    if not sorted_values:
+        return 0.0
+    rank = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
+    return float(sorted_values[rank])
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else 0.0

@@ -1,0 +1,175 @@
+"""One contract for every Store backend: each test runs against each backend."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from sesame.store import open_store
+from sesame.store.base import (
+    ConfigurationSet,
+    Duplicate,
+    EmailIdentity,
+    EventDestination,
+    LimitReached,
+    Missing,
+    Store,
+)
+from sesame.store.schema import latest_version
+from sesame.store.sqlite import SQLiteStore
+
+Backend = Callable[[Path], Store]
+BACKENDS: dict[str, Backend] = {
+    "sqlite": lambda folder: open_store(f"sqlite:///{folder / 'contract.db'}"),
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    backend = BACKENDS[request.param](tmp_path)
+    yield backend
+    backend.close()
+
+
+def cs(name: str, **options: object) -> ConfigurationSet:
+    return ConfigurationSet(name, dict(options), [{"Key": "k", "Value": "v"}], 1.5)
+
+
+def test_configuration_set_round_trip(store: Store) -> None:
+    record = cs("alpha", TrackingOptions={"CustomRedirectDomain": "t.example.com"})
+    store.create_configuration_set(record, limit=10)
+    assert store.get_configuration_set("alpha") == record
+    assert store.get_configuration_set("ALPHA") is None
+
+
+def test_duplicate_and_limit(store: Store) -> None:
+    store.create_configuration_set(cs("a"), limit=2)
+    with pytest.raises(Duplicate):
+        store.create_configuration_set(cs("a"), limit=2)
+    store.create_configuration_set(cs("b"), limit=2)
+    with pytest.raises(LimitReached):
+        store.create_configuration_set(cs("c"), limit=2)
+    assert store.get_configuration_set("c") is None
+
+
+def test_list_is_ordered_paged_and_filtered(store: Store) -> None:
+    for name in ["delta", "Alpha-mail", "charlie", "bravo-MAIL"]:
+        store.create_configuration_set(cs(name), limit=100)
+    assert store.list_configuration_sets(after=None, limit=10) == [
+        "Alpha-mail",
+        "bravo-MAIL",
+        "charlie",
+        "delta",
+    ]
+    assert store.list_configuration_sets(after="bravo-MAIL", limit=1) == ["charlie"]
+    assert store.list_configuration_sets(after=None, limit=10, name_contains="mAiL") == [
+        "Alpha-mail",
+        "bravo-MAIL",
+    ]
+    # LIKE wildcards in a filter are plain characters.
+    assert store.list_configuration_sets(after=None, limit=10, name_contains="%") == []
+
+
+def test_update_replaces_and_removes_blocks(store: Store) -> None:
+    store.create_configuration_set(cs("a", SendingOptions={"SendingEnabled": True}), limit=10)
+    assert store.update_configuration_set(
+        "a", options={"TrackingOptions": {"CustomRedirectDomain": "x.example.com"}}
+    )
+    assert store.update_configuration_set("a", options={"SendingOptions": None}, tags=[])
+    record = store.get_configuration_set("a")
+    assert record is not None
+    assert record.options == {"TrackingOptions": {"CustomRedirectDomain": "x.example.com"}}
+    assert record.tags == []
+    assert not store.update_configuration_set("missing", options={"X": {}})
+
+
+def test_concurrent_block_updates_lose_nothing(store: Store) -> None:
+    store.create_configuration_set(cs("a"), limit=10)
+    blocks = [f"Block{i}" for i in range(16)]
+    start = threading.Barrier(len(blocks))
+
+    def put(block: str) -> None:
+        start.wait()
+        store.update_configuration_set("a", options={block: {"n": block}})
+
+    threads = [threading.Thread(target=put, args=(b,)) for b in blocks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    record = store.get_configuration_set("a")
+    assert record is not None
+    assert set(record.options) == set(blocks)
+
+
+def test_event_destinations(store: Store) -> None:
+    with pytest.raises(Missing):
+        store.add_event_destination("a", EventDestination("d", {}), limit=2)
+    assert store.list_event_destinations("a") is None
+    store.create_configuration_set(cs("a"), limit=10)
+    store.add_event_destination("a", EventDestination("one", {"Enabled": True}), limit=2)
+    store.add_event_destination("a", EventDestination("two", {"Enabled": False}), limit=2)
+    with pytest.raises(Duplicate):
+        store.add_event_destination("a", EventDestination("one", {}), limit=5)
+    with pytest.raises(LimitReached):
+        store.add_event_destination("a", EventDestination("three", {}), limit=2)
+    assert store.replace_event_destination("a", EventDestination("one", {"Enabled": False}))
+    assert not store.replace_event_destination("a", EventDestination("nope", {}))
+    assert store.list_event_destinations("a") == [
+        EventDestination("one", {"Enabled": False}),
+        EventDestination("two", {"Enabled": False}),
+    ]
+    assert store.delete_event_destination("a", "one")
+    assert not store.delete_event_destination("a", "one")
+    store.add_event_destination("a", EventDestination("one", {}), limit=2)
+    assert [d.name for d in store.list_event_destinations("a") or []] == ["two", "one"]
+
+
+def test_deleting_a_set_deletes_its_destinations(store: Store) -> None:
+    store.create_configuration_set(cs("a"), limit=10)
+    store.add_event_destination("a", EventDestination("d", {}), limit=10)
+    assert store.delete_configuration_set("a")
+    assert not store.delete_configuration_set("a")
+    store.create_configuration_set(cs("a"), limit=10)
+    assert store.list_event_destinations("a") == []
+
+
+def test_identities(store: Store) -> None:
+    record = EmailIdentity("example.com", "DOMAIN", {"VerificationStatus": "SUCCESS"}, [], 2.0)
+    store.create_identity(record)
+    with pytest.raises(Duplicate):
+        store.create_identity(record)
+    store.create_identity(EmailIdentity("a@example.com", "EMAIL_ADDRESS", {}, [], 3.0))
+    assert store.get_identity("example.com") == record
+    assert [i.name for i in store.list_identities(after=None, limit=10)] == [
+        "a@example.com",
+        "example.com",
+    ]
+    assert [i.name for i in store.list_identities(after="a@example.com", limit=10)] == [
+        "example.com"
+    ]
+    assert store.update_identity("example.com", attributes={"ConfigurationSetName": "cs"})
+    assert store.update_identity("example.com", attributes={"VerificationStatus": None})
+    updated = store.get_identity("example.com")
+    assert updated is not None and updated.attributes == {"ConfigurationSetName": "cs"}
+    assert not store.update_identity("nope.com", attributes={})
+    assert store.delete_identity("example.com")
+    assert not store.delete_identity("example.com")
+
+
+def test_everything_survives_reopening(tmp_path: Path) -> None:
+    first = SQLiteStore(tmp_path / "s.db")
+    first.create_configuration_set(cs("kept"), limit=10)
+    first.close()
+    second = SQLiteStore(tmp_path / "s.db")
+    assert second.get_configuration_set("kept") == cs("kept")
+    assert second.migrate() == latest_version()
+    second.close()
+
+
+def test_unsupported_database_url_is_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported database URL"):
+        open_store("mysql://localhost/db")

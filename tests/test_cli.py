@@ -1,0 +1,134 @@
+"""`sesame serve` as a person runs it: a real process, its output, its files."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from sesame.coverage import coverage_markdown
+
+from conftest import free_port
+
+
+def _serve(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], list[str]]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SESAME_", "AWS_"))}
+    env = clean | (env or {}) | {"PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sesame", "serve", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    # readline returns as soon as a line is printed, or "" when the process ends.
+    for line in process.stdout:
+        lines.append(line.rstrip("\n"))
+        if line.startswith("Sesame is ready"):
+            break
+    return process, lines
+
+
+@pytest.fixture
+def stop() -> Iterator[list[subprocess.Popen[str]]]:
+    processes: list[subprocess.Popen[str]] = []
+    yield processes
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_serve_generates_credentials_once_and_keeps_data(
+    tmp_path: Path, stop: list[subprocess.Popen[str]]
+) -> None:
+    port = str(free_port())
+    process, lines = _serve(tmp_path, "--port", port)
+    stop.append(process)
+    output = "\n".join(lines)
+    assert f"endpoint:          http://127.0.0.1:{port}" in output, output
+    key_id = re.search(r"access key id:\s+(AKIA[A-Z2-7]{16})", output)
+    secret = re.search(r"secret access key: (\S{40})", output)
+    assert key_id and secret, output
+    credentials = tmp_path / ".sesame" / "credentials.json"
+    assert credentials.stat().st_mode & 0o777 == 0o600
+
+    ses = boto3.client(
+        "sesv2",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id=key_id.group(1),
+        aws_secret_access_key=secret.group(1),
+    )
+    ses.create_configuration_set(ConfigurationSetName="kept")
+    process.terminate()
+    # uvicorn shuts down gracefully, then re-raises the signal it caught.
+    assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+    stop.remove(process)
+    assert process.stdout is not None
+    process.stdout.close()
+
+    process, lines = _serve(tmp_path, "--port", port)
+    stop.append(process)
+    assert key_id.group(1) in "\n".join(lines)
+    assert ses.list_configuration_sets()["ConfigurationSets"] == ["kept"]
+    assert (tmp_path / ".sesame" / "sesame.db").exists()
+
+
+def test_environment_variables_configure_serve(
+    tmp_path: Path, stop: list[subprocess.Popen[str]]
+) -> None:
+    port = str(free_port())
+    env = {
+        "SESAME_PORT": port,
+        "SESAME_REGION": "eu-west-1",
+        "SESAME_DATA_DIR": str(tmp_path / "d"),
+        "SESAME_ACCESS_KEY_ID": "AKIAENVIRONMENTKEY01",
+        "SESAME_SECRET_ACCESS_KEY": "s" * 40,
+    }
+    process, lines = _serve(tmp_path, env=env)
+    stop.append(process)
+    text = "\n".join(lines)
+    assert "eu-west-1" in text and "AKIAENVIRONMENTKEY01" in text and "s" * 40 not in text
+    assert not (tmp_path / "d" / "credentials.json").exists()
+    ses = boto3.client(
+        "sesv2",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="eu-west-1",
+        aws_access_key_id="AKIAENVIRONMENTKEY01",
+        aws_secret_access_key="s" * 40,
+    )
+    assert ses.list_configuration_sets()["ConfigurationSets"] == []
+
+
+def test_bad_settings_are_a_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sesame", "serve", "--account-id", "12"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--account-id must be 12 digits" in result.stderr
+
+
+def test_coverage_command_prints_the_table() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sesame", "coverage"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0
+    assert result.stdout.strip() == coverage_markdown()

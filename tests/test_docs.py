@@ -1,0 +1,31 @@
+"""The README tells the truth: every option is documented, the coverage table is current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sesame.config import option_fields
+from sesame.coverage import BEGIN, END, coverage_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize(("flag", "env"), [(flag, env) for flag, env, _, _ in option_fields()])
+def test_every_option_is_in_the_readme(flag: str, env: str) -> None:
+    row = next((line for line in README.splitlines() if line.startswith(f"| `{flag}` |")), None)
+    assert row is not None, f"{flag} has no row in the README's configuration table"
+    assert f"`{env}`" in row
+
+
+def test_coverage_table_is_current() -> None:
+    start, end = README.index(BEGIN), README.index(END) + len(END)
+    assert README[start:end] == coverage_markdown(), "run `sesame coverage` into the README"
+
+
+def test_every_layer_folder_states_its_rule() -> None:
+    for folder in ("protocol", "api", "store", "web"):
+        text = (ROOT / "src" / "sesame" / folder / "README.md").read_text()
+        assert "Rule" in text
