@@ -38,7 +38,8 @@ class Round:
     responses: int
     statuses: Counter[int]
     transport_errors: int
-    latencies_ns: list[int]
+    p50_ns: float
+    p99_ns: float
     generator_cpu: float  # seconds of this process's CPU over the round
     connects: int
     #: Indexes (into the request list) of acknowledged (2xx) requests, in order.
@@ -191,12 +192,14 @@ async def _round(
     except TimeoutError:
         run.transport_errors += run.open
     end = max(run.last_response, start + 1e-9)
+    latencies = sorted(run.latencies)
     return Round(
         seconds=end - start,
         responses=sum(run.statuses.values()),
         statuses=run.statuses,
         transport_errors=run.transport_errors,
-        latencies_ns=run.latencies,
+        p50_ns=percentile(latencies, 0.50),
+        p99_ns=percentile(latencies, 0.99),
         generator_cpu=time.process_time() - cpu0,
         connects=run.connects,
         acknowledged=run.acknowledged,
@@ -214,9 +217,7 @@ def run_round(
     record_acks: bool = False,
 ) -> Round:
     """One fixed-duration round of `requests` (cycled) over `connections` connections."""
-    return loop.run_until_complete(
-        _round(host, port, requests, connections, seconds, record_acks)
-    )
+    return loop.run_until_complete(_round(host, port, requests, connections, seconds, record_acks))
 
 
 def percentile(sorted_values: Sequence[int], fraction: float) -> float:

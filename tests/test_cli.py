@@ -15,7 +15,7 @@ import pytest
 
 from sesame.coverage import coverage_markdown
 
-from conftest import free_port
+from harness import free_port
 
 
 def _serve(

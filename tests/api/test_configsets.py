@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
 from wire import error, without_metadata
 
 ARCHIVE_ARN = "arn:aws:ses:us-east-1:123456789012:mailmanager-archive/a-0123456789abcdefghijklmn"
@@ -26,20 +27,6 @@ def missing(name: str) -> tuple[str, str, int]:
 def constraint(path: str, rule: str) -> tuple[str, str, int]:
     message = f"1 validation error detected: Value at '{path}' failed to satisfy constraint: {rule}"
     return ("BadRequestException", message, 400)
-
-
-@pytest.fixture
-def domain(ses: Any, unique: str) -> str:
-    """A verified domain identity (auto verification), usable for tracking."""
-    name = f"{unique}.example.com"
-    ses.create_email_identity(EmailIdentity=name)
-    return name
-
-
-@pytest.fixture
-def configuration_set(ses: Any, unique: str) -> str:
-    ses.create_configuration_set(ConfigurationSetName=unique)
-    return unique
 
 
 def get(ses: Any, name: str) -> dict[str, Any]:
@@ -465,3 +452,20 @@ def test_every_put_answers_an_empty_result_and_leaves_other_blocks_alone(
     changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
     assert len(changed) <= 1
     assert after["Tags"] == [{"Key": "k", "Value": "v"}]
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "get_configuration_set",
+        "delete_configuration_set",
+        "put_configuration_set_sending_options",
+        "get_configuration_set_event_destinations",
+    ],
+)
+def test_an_empty_name_in_the_path_is_bad_request(ses: Any, method: str) -> None:
+    # boto3 sends an empty URI label as is (ses-spec.md §2.6); the server must refuse it.
+    with pytest.raises(ClientError) as caught:
+        getattr(ses, method)(ConfigurationSetName="")
+    code, _, status = error(caught)
+    assert (code, status) == ("BadRequestException", 400)

@@ -10,64 +10,21 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from wire import error, without_metadata
 
-SNS = {"SnsDestination": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:topic"}}
-EVENTBRIDGE = {
-    "EventBridgeDestination": {
-        "EventBusArn": "arn:aws:events:us-east-1:123456789012:event-bus/default"
-    }
-}
-FIREHOSE = {
-    "KinesisFirehoseDestination": {
-        "IamRoleArn": "arn:aws:iam::123456789012:role/ses-to-firehose",
-        "DeliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/ses-events",
-    }
-}
-CLOUDWATCH = {
-    "CloudWatchDestination": {
-        "DimensionConfigurations": [
-            {
-                "DimensionName": "campaign",
-                "DimensionValueSource": "MESSAGE_TAG",
-                "DefaultDimensionValue": "none",
-            },
-            {
-                "DimensionName": "X-Mailer",
-                "DimensionValueSource": "EMAIL_HEADER",
-                "DefaultDimensionValue": "unknown",
-            },
-            {
-                "DimensionName": "link_name",
-                "DimensionValueSource": "LINK_TAG",
-                "DefaultDimensionValue": "default-link",
-            },
-        ]
-    }
-}
-KINDS = {"sns": SNS, "eventbridge": EVENTBRIDGE, "firehose": FIREHOSE, "cloudwatch": CLOUDWATCH}
-ALL_EVENT_TYPES = [
-    "SEND",
-    "REJECT",
-    "BOUNCE",
-    "COMPLAINT",
-    "DELIVERY",
-    "OPEN",
-    "CLICK",
-    "RENDERING_FAILURE",
-    "DELIVERY_DELAY",
-    "SUBSCRIPTION",
-]
+from wire import (
+    ALL_EVENT_TYPES,
+    CLOUDWATCH,
+    EVENTBRIDGE,
+    FIREHOSE,
+    KINDS,
+    SNS,
+    error,
+    without_metadata,
+)
 
 
 def missing_set(name: str) -> tuple[str, str, int]:
     return ("NotFoundException", f"Configuration set <{name}> does not exist.", 404)
-
-
-@pytest.fixture
-def configuration_set(ses: Any, unique: str) -> str:
-    ses.create_configuration_set(ConfigurationSetName=unique)
-    return unique
 
 
 def destinations(ses: Any, name: str) -> list[dict[str, Any]]:
@@ -136,7 +93,9 @@ def test_update_replaces_the_whole_definition_even_the_kind(
     create(ses, configuration_set, "d", {"Enabled": True, "MatchingEventTypes": ["SEND"]} | SNS)
     replacement = {"Enabled": True, "MatchingEventTypes": ["OPEN"]} | CLOUDWATCH
     ses.update_configuration_set_event_destination(
-        ConfigurationSetName=configuration_set, EventDestinationName="d", EventDestination=replacement
+        ConfigurationSetName=configuration_set,
+        EventDestinationName="d",
+        EventDestination=replacement,
     )
     assert destinations(ses, configuration_set) == [{"Name": "d"} | replacement]
 
@@ -146,7 +105,9 @@ def test_update_keeps_the_list_order(ses: Any, configuration_set: str) -> None:
         create(ses, configuration_set, name, {"MatchingEventTypes": ["SEND"]} | SNS)
     changed = {"Enabled": True, "MatchingEventTypes": ["CLICK"]} | FIREHOSE
     ses.update_configuration_set_event_destination(
-        ConfigurationSetName=configuration_set, EventDestinationName="second", EventDestination=changed
+        ConfigurationSetName=configuration_set,
+        EventDestinationName="second",
+        EventDestination=changed,
     )
     listed = destinations(ses, configuration_set)
     assert [d["Name"] for d in listed] == ["first", "second", "third"]

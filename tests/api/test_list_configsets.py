@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import RunningSesame, start_sesame
+
+from harness import RunningSesame, start_sesame
 from wire import CONFIGURATION_SETS, error, send, walk_pages
 
 PAGE_SIZE_MESSAGE = "The page size must be between 1 and 1000"
@@ -113,8 +114,8 @@ def test_paging_a_filtered_list_walks_only_the_matches(own: RunningSesame) -> No
     assert len(pages) == 3
 
 
-@pytest.mark.parametrize("value", ["a", "se"])
-def test_a_filter_shorter_than_3_characters_is_bad_request(own: RunningSesame, value: str) -> None:
+@pytest.mark.parametrize("value", ["a", "se", "x" * 65])
+def test_a_filter_outside_3_to_64_characters_is_bad_request(own: RunningSesame, value: str) -> None:
     with pytest.raises(ClientError) as caught:
         own.client().list_configuration_sets(Filter={"CONFIGURATION_SET_NAME_CONTAINS": value})
     code, _, status = error(caught)

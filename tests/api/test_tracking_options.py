@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, RunningSesame
+
+from harness import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, RunningSesame
 from wire import CONFIGURATION_SETS, error, send, without_metadata
 
 POLICY_MESSAGE = (
@@ -35,20 +36,6 @@ INVALID_HOSTS = [
 
 def not_verified(domain: str) -> tuple[str, str, int]:
     return ("BadRequestException", f"Domain <{domain}> is not verified under this account.", 400)
-
-
-@pytest.fixture
-def domain(ses: Any, unique: str) -> str:
-    """A verified domain identity (the shared server verifies on creation)."""
-    name = f"{unique}.example.com"
-    ses.create_email_identity(EmailIdentity=name)
-    return name
-
-
-@pytest.fixture
-def configuration_set(ses: Any, unique: str) -> str:
-    ses.create_configuration_set(ConfigurationSetName=unique)
-    return unique
 
 
 def tracking(ses: Any, name: str) -> dict[str, Any] | None:
@@ -94,7 +81,9 @@ def test_an_empty_body_clears_over_raw_http(
 
 
 @pytest.mark.parametrize("policy", ["REQUIRE", "REQUIRE_OPEN_ONLY", "OPTIONAL"])
-def test_each_policy_round_trips(ses: Any, configuration_set: str, domain: str, policy: str) -> None:
+def test_each_policy_round_trips(
+    ses: Any, configuration_set: str, domain: str, policy: str
+) -> None:
     assert put(ses, configuration_set, CustomRedirectDomain=domain, HttpsPolicy=policy) == {}
     assert tracking(ses, configuration_set) == {
         "CustomRedirectDomain": domain,
@@ -126,9 +115,7 @@ def test_an_empty_put_clears_the_tracking_options(
     assert put(ses, configuration_set) == {}
 
 
-def test_tracking_options_leave_the_other_blocks_alone(
-    ses: Any, unique: str, domain: str
-) -> None:
+def test_tracking_options_leave_the_other_blocks_alone(ses: Any, unique: str, domain: str) -> None:
     ses.create_configuration_set(
         ConfigurationSetName=unique,
         SendingOptions={"SendingEnabled": False},
@@ -309,9 +296,7 @@ def create_fails(ses: Any, name: str, block: dict[str, str]) -> tuple[str, str, 
     return error(caught)
 
 
-def test_create_with_an_unverified_domain_fails_and_leaves_nothing(
-    ses: Any, unique: str
-) -> None:
+def test_create_with_an_unverified_domain_fails_and_leaves_nothing(ses: Any, unique: str) -> None:
     host = f"track.{unique}-nobody.example.com"
     assert create_fails(ses, unique, {"CustomRedirectDomain": host}) == not_verified(host)
 

@@ -21,7 +21,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from conftest import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+from harness import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 
 CONFIGURATION_SETS = "/v2/email/configuration-sets"
 IDENTITIES = "/v2/email/identities"
@@ -101,3 +101,52 @@ def walk_pages(call: Any, **request: Any) -> list[dict[str, Any]]:
         if token is None:
             return pages
         assert len(pages) < 10_000, "NextToken never ran out"
+
+
+# One event destination of each kind, as SES accepts them.
+SNS = {"SnsDestination": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:topic"}}
+EVENTBRIDGE = {
+    "EventBridgeDestination": {
+        "EventBusArn": "arn:aws:events:us-east-1:123456789012:event-bus/default"
+    }
+}
+FIREHOSE = {
+    "KinesisFirehoseDestination": {
+        "IamRoleArn": "arn:aws:iam::123456789012:role/ses-to-firehose",
+        "DeliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/ses-events",
+    }
+}
+CLOUDWATCH = {
+    "CloudWatchDestination": {
+        "DimensionConfigurations": [
+            {
+                "DimensionName": "campaign",
+                "DimensionValueSource": "MESSAGE_TAG",
+                "DefaultDimensionValue": "none",
+            },
+            {
+                "DimensionName": "X-Mailer",
+                "DimensionValueSource": "EMAIL_HEADER",
+                "DefaultDimensionValue": "unknown",
+            },
+            {
+                "DimensionName": "link_name",
+                "DimensionValueSource": "LINK_TAG",
+                "DefaultDimensionValue": "default-link",
+            },
+        ]
+    }
+}
+KINDS = {"sns": SNS, "eventbridge": EVENTBRIDGE, "firehose": FIREHOSE, "cloudwatch": CLOUDWATCH}
+ALL_EVENT_TYPES = [
+    "SEND",
+    "REJECT",
+    "BOUNCE",
+    "COMPLAINT",
+    "DELIVERY",
+    "OPEN",
+    "CLICK",
+    "RENDERING_FAILURE",
+    "DELIVERY_DELAY",
+    "SUBSCRIPTION",
+]

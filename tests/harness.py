@@ -1,0 +1,73 @@
+"""A real Sesame on a free loopback port, and boto3 clients pointed at it.
+
+Imported by tests as `harness`; tests/conftest.py turns it into fixtures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from sesame.app import Sesame, build_app
+from sesame.config import Settings
+from sesame.server import Server
+from sesame.server import config as server_config
+
+ACCESS_KEY_ID = "AKIASESAMETESTKEY001"
+SECRET_ACCESS_KEY = "sesame-test-secret-access-key-0123456789"
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class RunningSesame:
+    app: Sesame
+    url: str
+    server: Server
+    thread: threading.Thread
+
+    def client(self, **overrides: Any) -> Any:
+        options: dict[str, Any] = {
+            "endpoint_url": self.url,
+            "region_name": REGION,
+            "aws_access_key_id": ACCESS_KEY_ID,
+            "aws_secret_access_key": SECRET_ACCESS_KEY,
+            "config": Config(retries={"max_attempts": 1, "mode": "standard"}),
+        }
+        options.update(overrides)
+        return boto3.client("sesv2", **options)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def start_sesame(data_dir: Path, **settings: Any) -> RunningSesame:
+    options: dict[str, Any] = {
+        "port": free_port(),
+        "data_dir": data_dir,
+        "account_id": ACCOUNT_ID,
+        "region": REGION,
+        "access_key_id": ACCESS_KEY_ID,
+        "secret_access_key": SECRET_ACCESS_KEY,
+    } | settings
+    app = build_app(Settings(**options))
+    server = Server(server_config(app, "127.0.0.1", options["port"]))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    if not server.ready.wait(timeout=30):
+        raise RuntimeError("Sesame did not start")
+    return RunningSesame(app, f"http://127.0.0.1:{options['port']}", server, thread)
