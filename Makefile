@@ -26,6 +26,7 @@ test: lint
 
 bench-api: $(STAMP)
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/api_stages.py
 
 coverage: $(STAMP)
 	$(BIN)/sesame coverage

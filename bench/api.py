@@ -72,14 +72,19 @@ class Signer:
         self.serializer = create_serializer(self.model.metadata["protocol"])
         self.auth = SigV4Auth(Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), "ses", REGION)
 
-    def raw(self, server: Server, operation: str, params: dict[str, Any]) -> bytes:
+    def prepared(self, endpoint: str, operation: str, params: dict[str, Any]) -> Any:
+        """botocore's AWSPreparedRequest for `operation`, signed for `endpoint`."""
         request_dict = self.serializer.serialize_to_request(
             params, self.model.operation_model(operation)
         )
-        prepare_request_dict(request_dict, server.endpoint)
+        prepare_request_dict(request_dict, endpoint)
         request = create_request_object(request_dict)
         self.auth.add_auth(request)
-        prepared = request.prepare()
+        return request.prepare()
+
+    def raw(self, server: Server, operation: str, params: dict[str, Any]) -> bytes:
+        """The same request as the bytes of one HTTP/1.1 message."""
+        prepared = self.prepared(server.endpoint, operation, params)
         target = prepared.url.split(server.endpoint, 1)[1] or "/"
         body = prepared.body or b""
         if isinstance(body, str):
@@ -294,15 +299,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--experiments",
         action="store_true",
-        help="also measure GET on Sesame with 2 uvicorn worker processes, and with provider "
-        "calls inline on the event loop (no worker-thread hop); adds ~40%% to the run",
+        help="also measure Sesame's GET with 2 uvicorn worker processes, with provider calls "
+        "inline on the event loop (no worker-thread hop), and both; and its PUT inline: +55 s",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.rounds < 1 or args.connections < 1 or args.seconds <= 0:
+        parser.error("--rounds, --connections and --seconds must be positive")
+    return args
 
 
 @contextmanager
 def terminated_by_signal() -> Iterator[None]:
-    """SIGTERM/SIGHUP unwind like Ctrl-C, so every cleanup callback still runs."""
+    """SIGTERM/SIGHUP unwind like Ctrl-C, so every cleanup callback still runs.
+    (While a round runs, loadgen.run_round takes these signals over; see there.)"""
 
     def raise_exit(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
@@ -315,58 +324,113 @@ def terminated_by_signal() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+@dataclass
+class Lineup:
+    """Every server of one run, not started yet."""
+
+    raw: Server
+    asgi: Server
+    sesame: Server
+    moto: Server
+    #: --experiments: (label, server, "get" or "put")
+    variants: list[tuple[str, Server, str]]
+
+    def all(self) -> list[Server]:
+        extra = {id(v[1]): v[1] for v in self.variants}
+        return [self.raw, self.asgi, self.sesame, self.moto, *extra.values()]
+
+
+def lineup(tmp: Path, experiments: bool) -> Lineup:
+    python = sys.executable
+    credentials = ["--access-key-id", ACCESS_KEY_ID, "--secret-access-key", SECRET_ACCESS_KEY]
+
+    def server(name: str, *argv: str) -> Server:
+        port = free_port()
+        command = [python, *(a.replace("{port}", str(port)) for a in argv)]
+        return Server(name, command, port, tmp / f"{name}.log")
+
+    baseline = str(HERE / "baseline.py")
+    sesame_args = ["--data-dir", str(tmp / "s1"), *credentials, "--region", REGION]
+    chosen = Lineup(
+        raw=server("raw", baseline, "raw", "--port", "{port}"),
+        asgi=server("asgi", baseline, "asgi", "--port", "{port}"),
+        sesame=server("sesame", "-m", "sesame", "serve", "--port", "{port}", *sesame_args),
+        moto=server("moto", "-m", "moto.server", "-H", "127.0.0.1", "-p", "{port}"),
+        variants=[],
+    )
+    if experiments:
+        variant = [str(HERE / "sesame_variant.py"), "--port", "{port}", *credentials]
+        two = server("sesame-2w", *variant, "--data-dir", str(tmp / "s2"), "--workers", "2")
+        inline = server("sesame-inline", *variant, "--data-dir", str(tmp / "s3"), "--inline")
+        both_args = ["--data-dir", str(tmp / "s4"), "--workers", "2", "--inline"]
+        both = server("sesame-2w-inline", *variant, *both_args)
+        chosen.variants = [
+            ("Sesame GET, 2 uvicorn worker processes", two, "get"),
+            ("Sesame GET, provider inline (no thread hop)", inline, "get"),
+            ("Sesame GET, 2 workers + provider inline", both, "get"),
+            ("Sesame PUT, provider inline (no thread hop)", inline, "put"),
+        ]
+    return chosen
+
+
+def summary(scenarios: Sequence[Scenario], check: CommitCheck) -> tuple[list[str], bool]:
+    """The lines under the table, and whether Sesame's side of the run was clean."""
+    named = {s.label: s for s in scenarios}
+    ceiling = scenarios[0]
+    sesame_get, moto_get = named["Sesame GetConfigurationSet"], named["moto GetConfigurationSet"]
+    sesame_put = named["Sesame PutConfigurationSetTrackingOptions"]
+    moto_put = named["moto PutConfigurationSetTrackingOptions"]
+    ratios = [s / m for s, m in zip(sesame_get.rates(), moto_get.rates(), strict=True) if m]
+    ratio = sesame_get.median_rate() / (moto_get.median_rate() or 1)
+    gen_cpu = sum(r.generator_cpu for r in sesame_get.rounds) / (sesame_get.responses() or 1)
+    sesame_errors = sum(
+        s.non_2xx() + s.transport_errors() for s in scenarios if s.server.name.startswith("sesame")
+    )
+    moto_get_errors = moto_get.non_2xx() + moto_get.transport_errors()
+    lines = [
+        f"GetConfigurationSet, Sesame / moto: {ratio:.1f}x (median / median); per round "
+        f"{min(ratios, default=0):.1f}x to {max(ratios, default=0):.1f}x. "
+        f"Target >= {TARGET_RATIO:g}x: {'met' if ratio >= TARGET_RATIO else 'NOT met'}.",
+        *[
+            f"  experiment, {s.label}: {s.median_rate() / (moto_get.median_rate() or 1):.1f}x moto"
+            for s in scenarios
+            if s.label.startswith("Sesame GET, ")
+        ],
+        f"PutConfigurationSetTrackingOptions: Sesame {sesame_put.median_rate():,.0f} req/s "
+        f"median, {sesame_put.non_2xx()} non-2xx, {sesame_put.transport_errors()} connection "
+        f"errors. moto answers this route {moto_put.statuses()} (expected: 404, moto does not "
+        "implement it), so it is not compared.",
+        f"Load generator: ceiling {ceiling.median_rate():,.0f} req/s = "
+        f"{ceiling.median_rate() / (sesame_get.median_rate() or 1):.0f}x Sesame's GET rate; "
+        f"against Sesame it used {gen_cpu * 1e6:.0f} µs CPU per request "
+        f"({gen_cpu * sesame_get.median_rate():.0%} of one core).",
+        "Commit check (Sesame, after the PUT rounds):",
+        *[f"  {line}" for line in check.lines],
+        f"Errors: Sesame {sesame_errors} (must be 0); moto GET {moto_get_errors}"
+        + (" (the comparison is not valid)" if moto_get_errors else "")
+        + ".",
+    ]
+    return lines, sesame_errors == 0 and check.ok
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    python = sys.executable
     started = time.monotonic()
+    print(
+        f"Sesame API benchmark: {args.rounds} rounds x {args.seconds:g} s per scenario "
+        f"(interleaved), {args.connections} connections, {args.warmup:g} s warm-up each\n"
+        f"machine: {os.cpu_count()} CPUs shared by the load generator and the servers; "
+        f"Python {platform.python_version()}, uvicorn {version('uvicorn')}, "
+        f"moto {version('moto')}, botocore {version('botocore')}",
+        flush=True,
+    )
     with terminated_by_signal(), ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sesame-bench-")))
-
-        def server(name: str, argv: list[str], **extra: Any) -> Server:
-            port = free_port()
-            argv = [a.replace("{port}", str(port)) for a in argv]
-            return Server(name, argv, port, tmp / f"{name}.log", **extra)
-
-        credentials = [
-            "--access-key-id",
-            ACCESS_KEY_ID,
-            "--secret-access-key",
-            SECRET_ACCESS_KEY,
-        ]
-        sesame = server(
-            "sesame",
-            [python, "-m", "sesame", "serve", "--port", "{port}", "--data-dir", str(tmp / "s1")]
-            + credentials
-            + ["--region", REGION],
-        )
-        moto = server("moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", "{port}"])
-        raw = server("raw", [python, str(HERE / "baseline.py"), "raw", "--port", "{port}"])
-        asgi = server("asgi", [python, str(HERE / "baseline.py"), "asgi", "--port", "{port}"])
-        servers = [raw, asgi, sesame, moto]
-        variants: list[tuple[str, Server]] = []
-        if args.experiments:
-            variant = [python, str(HERE / "sesame_variant.py"), "--port", "{port}", *credentials]
-            for label, name, extra in (
-                ("Sesame GET, 2 uvicorn worker processes", "sesame-2w", ["--workers", "2"]),
-                ("Sesame GET, provider inline (no thread hop)", "sesame-inline", ["--inline"]),
-            ):
-                variant_server = server(name, [*variant, "--data-dir", str(tmp / name), *extra])
-                variants.append((label, variant_server))
-                servers.append(variant_server)
-        print(
-            f"Sesame API benchmark: {args.rounds} rounds x {args.seconds:g} s per scenario "
-            f"(interleaved), {args.connections} connections, {args.warmup:g} s warm-up each"
-        )
-        print(
-            f"machine: {os.cpu_count()} CPUs shared by the load generator and the servers; "
-            f"Python {platform.python_version()}, uvicorn {version('uvicorn')}, "
-            f"moto {version('moto')}, botocore {version('botocore')}"
-        )
-        start_all(servers, stack)
-        sesame_client = set_up(sesame)
-        set_up(moto)
-        for _, variant_server in variants:
-            set_up(variant_server)
+        servers = lineup(tmp, args.experiments)
+        start_all(servers.all(), stack)
+        sesame_client = set_up(servers.sesame)
+        for other in servers.all()[3:]:
+            set_up(other)
 
         signer = Signer()
         blocks = tracking_blocks()
@@ -380,30 +444,30 @@ def main(argv: Sequence[str] | None = None) -> int:
                 signer.raw(s, operation, {"ConfigurationSetName": SET_NAME, **b}) for b in blocks
             ]
 
-        sesame_get = Scenario("Sesame GetConfigurationSet", sesame, get(sesame))
-        moto_get = Scenario("moto GetConfigurationSet", moto, get(moto))
+        sesame, moto = servers.sesame, servers.moto
         sesame_put = Scenario(
             "Sesame PutConfigurationSetTrackingOptions", sesame, put(sesame), record_acks=True
         )
-        moto_put = Scenario("moto PutConfigurationSetTrackingOptions", moto, put(moto))
         scenarios = [
-            Scenario("generator ceiling: raw uvloop server", raw, get(sesame)),
-            Scenario("uvicorn + minimal ASGI app (fixed 200)", asgi, get(sesame)),
-            sesame_get,
-            *[Scenario(label, s, get(s)) for label, s in variants],
-            moto_get,
+            Scenario("generator ceiling: raw uvloop server", servers.raw, get(sesame)),
+            Scenario("uvicorn + minimal ASGI app (fixed 200)", servers.asgi, get(sesame)),
+            Scenario("Sesame GetConfigurationSet", sesame, get(sesame)),
+            Scenario("moto GetConfigurationSet", moto, get(moto)),
             sesame_put,
-            moto_put,
+            Scenario("moto PutConfigurationSetTrackingOptions", moto, put(moto)),
+            *[
+                Scenario(label, s, get(s) if op == "get" else put(s))
+                for label, s, op in servers.variants
+            ],
         ]
 
         loop = uvloop.new_event_loop()
         stack.callback(loop.close)
-        measure_args = {"connections": args.connections}
-        for s in scenarios:
-            measure(loop, s, seconds=args.warmup, keep=False, **measure_args)
+        for s in scenarios:  # warm-up: also puts TrackingOptions in place before any GET round
+            measure(loop, s, connections=args.connections, seconds=args.warmup, keep=False)
         for number in range(1, args.rounds + 1):
             for s in scenarios:
-                measure(loop, s, seconds=args.seconds, keep=True, **measure_args)
+                measure(loop, s, connections=args.connections, seconds=args.seconds, keep=True)
             print(f"  round {number}/{args.rounds} done", file=sys.stderr, flush=True)
 
         check = commit_check(
@@ -416,44 +480,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.connections,
             tmp / "s1" / "sesame.db",
         )
-
-        print()
-        print("\n".join(report_table(scenarios)))
-        print()
-        ratios = [s / m for s, m in zip(sesame_get.rates(), moto_get.rates(), strict=True) if m]
-        ratio = sesame_get.median_rate() / (moto_get.median_rate() or 1)
-        verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
-        print(
-            f"GetConfigurationSet, Sesame / moto: {ratio:.1f}x (median / median); per round "
-            f"{min(ratios):.1f}x to {max(ratios):.1f}x. Target >= {TARGET_RATIO:g}x: {verdict}."
-        )
-        moto_statuses = moto_put.statuses()
-        print(
-            f"PutConfigurationSetTrackingOptions: Sesame {sesame_put.median_rate():,.0f} req/s "
-            f"median, {sesame_put.non_2xx()} non-2xx, {sesame_put.transport_errors()} "
-            f"connection errors. moto answers this route {moto_statuses} (expected: 404, "
-            "moto does not implement it), so it is not compared."
-        )
-        ceiling = scenarios[0].median_rate()
-        gen_cpu = sum(r.generator_cpu for r in sesame_get.rounds) / (sesame_get.responses() or 1)
-        print(
-            f"Load generator: ceiling {ceiling:,.0f} req/s = "
-            f"{ceiling / (sesame_get.median_rate() or 1):.0f}x Sesame's GET rate; at that rate "
-            f"it used {gen_cpu * 1e6:.0f} µs CPU per request "
-            f"({gen_cpu * sesame_get.median_rate():.0%} of one core)."
-        )
-        print("Commit check (Sesame, after the PUT rounds):")
-        for line in check.lines:
-            print(f"  {line}")
-        sesame_scenarios = [s for s in scenarios if s.server.name.startswith("sesame")]
-        sesame_errors = sum(s.non_2xx() + s.transport_errors() for s in sesame_scenarios)
-        moto_get_errors = moto_get.non_2xx() + moto_get.transport_errors()
-        print(
-            f"Errors: Sesame {sesame_errors} (must be 0), moto GET {moto_get_errors}. "
-            f"Whole run {time.monotonic() - started:.0f} s."
-        )
-        return 0 if sesame_errors == 0 and check.ok else 1
+        lines, clean = summary(scenarios, check)
+        print("\n" + "\n".join(report_table(scenarios)) + "\n")
+        print("\n".join(lines))
+        print(f"Whole run {time.monotonic() - started:.0f} s.")
+        return 0 if clean else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -18,6 +18,7 @@ import asyncio
 from typing import Any, cast
 
 import httptools
+import uvicorn
 import uvloop
 
 BODY = b'{"ConfigurationSetName":"bench","Tags":[]}'
@@ -78,20 +79,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 def serve_asgi(host: str, port: int) -> None:
-    import uvicorn
+    from sesame.server import config
 
-    # The same Config as sesame.cli.serve, so the difference to Sesame is Sesame.
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_level="warning",
-        server_header=False,
-    )
-    uvicorn.Server(config).run()
+    # The uvicorn Config `sesame serve` uses, so the difference to Sesame is Sesame.
+    uvicorn.Server(config(app, host, port)).run()
 
 
 def main() -> None:

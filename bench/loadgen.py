@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import signal
 import statistics
 import time
 from collections import Counter
@@ -26,8 +27,10 @@ from typing import cast
 
 import httptools
 
-#: A response slower than this ends the round with an error (a hung server).
+#: A round not drained this long after its deadline ends, its open requests counted as
+#: connection errors (a hung server must not hang the benchmark).
 STALL_SECONDS = 10.0
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass
@@ -41,7 +44,6 @@ class Round:
     p50_ns: float
     p99_ns: float
     generator_cpu: float  # seconds of this process's CPU over the round
-    connects: int
     #: Indexes (into the request list) of acknowledged (2xx) requests, in order.
     acknowledged: list[int] = field(default_factory=list)
 
@@ -76,15 +78,14 @@ class _Run:
         self.statuses: Counter[int] = Counter()
         self.latencies: list[int] = []
         self.acknowledged: list[int] = []
+        self.live: set[_Connection] = set()
         self.transport_errors = 0
-        self.connects = 0
         self.open = 0
         self.last_response = 0.0
         self.done: asyncio.Future[None] = loop.create_future()
 
     def connect(self, sent_at: int | None = None) -> None:
         self.open += 1
-        self.connects += 1
         self.loop.create_task(self._connect(sent_at))
 
     async def _connect(self, sent_at: int | None) -> None:
@@ -115,6 +116,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, only alike.
         self.transport = cast(asyncio.Transport, transport)
+        self.run.live.add(self)
         self.send(self.sent_at)
 
     def data_received(self, data: bytes) -> None:
@@ -130,6 +132,7 @@ class _Connection(asyncio.Protocol):
             # The server closed a connection while our request was in flight.
             self.run.transport_errors += 1
             self.closing = True
+            self.run.live.discard(self)
             self.run.finished()
 
     # the request cycle
@@ -145,6 +148,7 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.closing = True
+        self.run.live.discard(self)
         if self.transport is not None:
             self.transport.close()
         self.run.finished()
@@ -191,6 +195,8 @@ async def _round(
         await asyncio.wait_for(asyncio.shield(run.done), seconds + STALL_SECONDS)
     except TimeoutError:
         run.transport_errors += run.open
+        for connection in list(run.live):
+            connection.close()
     end = max(run.last_response, start + 1e-9)
     latencies = sorted(run.latencies)
     return Round(
@@ -201,7 +207,6 @@ async def _round(
         p50_ns=percentile(latencies, 0.50),
         p99_ns=percentile(latencies, 0.99),
         generator_cpu=time.process_time() - cpu0,
-        connects=run.connects,
         acknowledged=run.acknowledged,
     )
 
@@ -216,8 +221,35 @@ def run_round(
     seconds: float,
     record_acks: bool = False,
 ) -> Round:
-    """One fixed-duration round of `requests` (cycled) over `connections` connections."""
-    return loop.run_until_complete(_round(host, port, requests, connections, seconds, record_acks))
+    """One fixed-duration round of `requests` (cycled) over `connections` connections.
+
+    SIGINT, SIGTERM and SIGHUP end the round and are raised again as KeyboardInterrupt
+    or SystemExit once the loop has stopped: uvloop swallows an exception that a
+    plain Python signal handler raises inside a protocol callback, and the caller
+    must get the chance to stop its servers.
+    """
+    task = loop.create_task(_round(host, port, requests, connections, seconds, record_acks))
+    caught: list[int] = []
+
+    def interrupt(signum: int) -> None:
+        caught.append(signum)
+        task.cancel()
+
+    previous = {signum: signal.getsignal(signum) for signum in SIGNALS}
+    for signum in SIGNALS:
+        loop.add_signal_handler(signum, interrupt, signum)
+    try:
+        return loop.run_until_complete(task)
+    except asyncio.CancelledError:
+        if not caught:
+            raise
+        if caught[0] == signal.SIGINT:
+            raise KeyboardInterrupt from None
+        raise SystemExit(128 + caught[0]) from None
+    finally:
+        for signum, handler in previous.items():
+            loop.remove_signal_handler(signum)
+            signal.signal(signum, handler)
 
 
 def percentile(sorted_values: Sequence[int], fraction: float) -> float:

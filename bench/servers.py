@@ -3,22 +3,26 @@
 Each server runs in its own session (process group) with its output in a log file
 in the benchmark's temporary folder, never a pipe (a full pipe would stall it). It
 is stopped by its own process-group id: SIGTERM, then SIGKILL after a grace period,
-so a server that forks workers leaves none behind. CPU time is read from /proc for
-the process and every descendant, so a server with worker processes or threads is
-measured whole.
+so a server that forks workers leaves none behind; on Linux each server also gets
+SIGTERM from the kernel if the benchmark itself dies (PR_SET_PDEATHSIG). CPU time
+is read from /proc for the process and every descendant, so a server with worker
+processes or threads is measured whole.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 START_TIMEOUT = 30.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 STOP_TIMEOUT = 5.0
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -53,6 +57,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 env=self.env,
+                preexec_fn=_die_with_parent,
             )
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
@@ -102,6 +107,14 @@ class Server:
                 return
             except subprocess.TimeoutExpired:
                 continue
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, get SIGTERM when the benchmark dies, even
+    by SIGKILL, so no server outlives it."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _stat_fields(pid: int) -> list[str] | None:
