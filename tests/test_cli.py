@@ -114,6 +114,38 @@ def test_environment_variables_configure_serve(
     assert ses.list_configuration_sets()["ConfigurationSets"] == []
 
 
+def test_several_workers_share_one_port_and_one_database(
+    tmp_path: Path, stop: list[subprocess.Popen[str]]
+) -> None:
+    port = str(free_port())
+    process, lines = _serve(
+        tmp_path,
+        "--port",
+        port,
+        "--workers",
+        "2",
+        "--access-key-id",
+        "AKIAWORKERSTESTKEY01",
+        "--secret-access-key",
+        "w" * 40,
+    )
+    stop.append(process)
+    assert lines[-1] == f"Sesame is ready on http://127.0.0.1:{port} (2 workers)"
+    ses = boto3.client(
+        "sesv2",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="AKIAWORKERSTESTKEY01",
+        aws_secret_access_key="w" * 40,
+    )
+    names = [f"set-{index}" for index in range(20)]
+    for name in names:
+        ses.create_configuration_set(ConfigurationSetName=name)
+    # Whichever worker answers, it reads the one database every worker writes to.
+    for _ in range(10):
+        assert ses.list_configuration_sets(PageSize=100)["ConfigurationSets"] == sorted(names)
+
+
 def test_bad_settings_are_a_usage_error(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "sesame", "serve", "--account-id", "12"],

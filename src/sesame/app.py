@@ -7,11 +7,14 @@ are closed when the server shuts down (ASGI lifespan).
 from __future__ import annotations
 
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sesame.api import dispatch_table
+from sesame.api.dispatch import is_read_only
 from sesame.config import Settings
+from sesame.config import from_environment as settings_from_environment
 from sesame.credentials import Credentials, load_or_create
 from sesame.store import open_store
 from sesame.store.base import Store
@@ -61,13 +64,21 @@ class Sesame:
 def build_app(settings: Settings) -> Sesame:
     credentials = resolve_credentials(settings)
     store = open_store(settings.database)
-    executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sesame-db")
+    executor = ThreadPoolExecutor(max_workers=store.concurrency, thread_name_prefix="sesame-db")
     keys = {credentials.access_key_id: credentials.secret_access_key}
+    table = dispatch_table(store, identity_verification=settings.identity_verification)
+    inline = frozenset(n for n in table if store.fast_reads and is_read_only(n))
     api = ApiEndpoint(
-        dispatch_table(store, identity_verification=settings.identity_verification),
+        table,
         account_id=settings.account_id,
         region=settings.region,
         secret_for=keys.get,
         executor=executor,
+        inline=inline,
     )
     return Sesame(settings, credentials, store, executor, api)
+
+
+def from_environment() -> Sesame:
+    """App factory for worker processes: settings from the SESAME_* variables."""
+    return build_app(settings_from_environment(dict(os.environ)))

@@ -41,17 +41,19 @@ def main() -> None:
 @_settings_options
 def serve(**options: Any) -> None:
     """Start the SES v2 API on --host:--port."""
-    from sesame.app import build_app
-    from sesame.server import Server
+    from sesame.app import build_app, resolve_credentials
+    from sesame.server import Server, serve_workers
     from sesame.server import config as server_config
+    from sesame.store import open_store
 
     try:
         settings = Settings(**options)
     except ValueError as problem:
         raise click.UsageError(str(problem)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    app = build_app(settings)
-    credentials = app.credentials
+    # Credentials and migrations are settled here, once, before any worker starts.
+    credentials = resolve_credentials(settings)
+    open_store(settings.database).close()
     click.echo(f"Sesame {settings.region} account {settings.account_id}")
     click.echo(f"  endpoint:          {settings.endpoint_url}")
     click.echo(f"  database:          {settings.database}")
@@ -68,7 +70,13 @@ def serve(**options: Any) -> None:
         f"--region {settings.region}"
     )
     ready = f"Sesame is ready on {settings.endpoint_url}"
-    Server(server_config(app, settings.host, settings.port), lambda: click.echo(ready)).run()
+    if settings.workers == 1:
+        app = build_app(settings)
+        Server(server_config(app, settings.host, settings.port), lambda: click.echo(ready)).run()
+        return
+    serve_workers(
+        settings, credentials, lambda: click.echo(f"{ready} ({settings.workers} workers)")
+    )
 
 
 @main.command()

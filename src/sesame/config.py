@@ -48,8 +48,15 @@ class Settings:
         "dns: they start PENDING until their DNS records are checked.",
         choices=("auto", "dns"),
     )
+    workers: int = _option(
+        1,
+        "Number of processes serving the API on the same port; they share the "
+        "database (SQLite in WAL mode allows that on one machine).",
+    )
 
     def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError("--workers must be at least 1")
         if not re.fullmatch(r"\d{12}", self.account_id):
             raise ValueError(f"--account-id must be 12 digits, not {self.account_id!r}")
         if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", self.region):
@@ -70,6 +77,27 @@ class Settings:
     def endpoint_url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
+
+
+def to_environment(settings: Settings) -> dict[str, str]:
+    """The SESAME_* variables that rebuild `settings` in another process."""
+    return {
+        "SESAME_" + f.name.upper(): str(getattr(settings, f.name))
+        for f in fields(Settings)
+        if getattr(settings, f.name) is not None
+    }
+
+
+def from_environment(environ: dict[str, str]) -> Settings:
+    """Settings from SESAME_* variables alone (worker processes start this way)."""
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        raw = environ.get("SESAME_" + f.name.upper())
+        if raw is None:
+            continue
+        kind = type(f.default)
+        values[f.name] = int(raw) if kind is int else Path(raw) if f.name == "data_dir" else raw
+    return Settings(**values)
 
 
 def option_fields() -> list[tuple[str, str, Any, dict[str, Any]]]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 
+from sesame.config import Settings, to_environment
+from sesame.credentials import Credentials
 from sesame.web.asgi import Receive, Scope, Send
 
 ASGIApp = Callable[[Scope, Receive, Send], object]
@@ -29,7 +33,7 @@ class Server(uvicorn.Server):
                 self.on_ready()
 
 
-def config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
+def config(app: ASGIApp | str, host: str, port: int, **extra: Any) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,
@@ -39,4 +43,34 @@ def config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
         access_log=False,
         log_level="warning",
         server_header=False,
+        **extra,
     )
+
+
+def serve_workers(
+    settings: Settings, credentials: Credentials, on_ready: Callable[[], None]
+) -> None:
+    """Run `settings.workers` processes on one listening socket.
+
+    The parent binds the socket, so connections queue from that moment on and
+    are served as soon as a worker is up. Workers are spawned fresh and build
+    their app from SESAME_* variables, the credentials included.
+    """
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ.update(to_environment(settings))
+    os.environ["SESAME_ACCESS_KEY_ID"] = credentials.access_key_id
+    os.environ["SESAME_SECRET_ACCESS_KEY"] = credentials.secret_access_key
+    worker_config = config(
+        "sesame.app:from_environment",
+        settings.host,
+        settings.port,
+        factory=True,
+        workers=settings.workers,
+    )
+    socket_ = worker_config.bind_socket()
+    # Listening now means a client's connection waits in the backlog for the
+    # first worker rather than being refused while the workers start.
+    socket_.listen(worker_config.backlog)
+    on_ready()
+    Multiprocess(worker_config, sockets=[socket_]).run()

@@ -31,6 +31,11 @@ def handles(name: str) -> Callable[[F], F]:
     return mark
 
 
+def is_read_only(name: str) -> bool:
+    """Get* and List* operations of SES v2 read and never write."""
+    return name.startswith(("Get", "List"))
+
+
 def build_table(providers: Iterable[object]) -> dict[str, Handler]:
     known = set(operation_names())
     table: dict[str, Handler] = {}

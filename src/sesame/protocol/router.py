@@ -86,20 +86,35 @@ def _table() -> dict[tuple[str, int], list[_Route]]:
     return table
 
 
+@cache
+def _exact() -> dict[tuple[str, str], _Route]:
+    """Templates without labels, by (method, path): one dict lookup for them."""
+    exact: dict[tuple[str, str], _Route] = {}
+    for routes in _table().values():
+        for route in routes:
+            if not route.labels:
+                exact.setdefault((route.method, "/" + "/".join(map(str, route.segments))), route)
+    return exact
+
+
 def match(method: str, path: str) -> Match:
     """Find the operation for `method` and the raw (percent-encoded) `path`."""
+    method = method.upper()
+    route = _exact().get((method, path))
+    if route is not None:
+        return Match(route.operation, {}, route.query_members)
     # A trailing slash leaves an empty last segment: an empty label, which the
     # validator rejects, rather than a different operation.
     parts = path[1:].split("/") if path.startswith("/") else path.split("/")
-    for route in _table().get((method.upper(), len(parts)), ()):
+    for route in _table().get((method, len(parts)), ()):
         labels: dict[str, str] = {}
         label_index = 0
         for expected, actual in zip(route.segments, parts, strict=True):
             if expected is None:
                 labels[route.labels[label_index]] = unquote(actual, errors="strict")
                 label_index += 1
-            elif unquote(actual) != expected:
+            elif actual != expected and ("%" not in actual or unquote(actual) != expected):
                 break
         else:
             return Match(route.operation, labels, route.query_members)
-    raise UnknownOperationException(f"No operation matches {method.upper()} {path}")
+    raise UnknownOperationException(f"No operation matches {method} {path}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,31 +52,87 @@ def serialize_error(error: ServiceError, request_id: str) -> HttpResponse:
     )
 
 
+# One encoder for the process: json.dumps with options builds a new one per call.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _dumps(document: Any) -> bytes:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    return _JSON.encode(document).encode()
+
+
+Encoder = Callable[[Any], Any]
+
+
+def _identity(value: Any) -> Any:
+    return value
 
 
 def _value(shape: Shape, value: Any) -> Any:
+    return _encoder(shape)(value)
+
+
+def _encoder(shape: Shape) -> Encoder:
+    """The function that turns a value of `shape` into JSON-ready data, built once.
+
+    Shape names are unique within the model, so they key the cache; recursive
+    shapes are resolved lazily through the cache.
+    """
+    encoder = _ENCODERS.get(shape.name)
+    if encoder is None:
+        encoder = _build(shape)
+        _ENCODERS[shape.name] = encoder
+    return encoder
+
+
+_ENCODERS: dict[str, Encoder] = {}
+
+
+def _build(shape: Shape) -> Encoder:
     kind = shape.type_name
     if kind == "structure":
-        result: dict[str, Any] = {}
-        for name, member in shape.members.items():
-            item = value.get(name)
-            if item is not None:
-                result[member.serialization.get("name", name)] = _value(member, item)
-        return result
+        members = {
+            name: (member.serialization.get("name", name), member)
+            for name, member in shape.members.items()
+        }
+
+        def structure(value: Any) -> dict[str, Any]:
+            # Outputs are sparse: walk what is there, keep what the shape has.
+            result: dict[str, Any] = {}
+            for name, item in value.items():
+                found = members.get(name)
+                if found is not None and item is not None:
+                    result[found[0]] = _encoder(found[1])(item)
+            return result
+
+        return structure
     if kind == "list":
-        return [_value(shape.member, item) for item in value]
+        element = shape.member
+
+        def sequence(value: Any) -> list[Any]:
+            encode = _encoder(element)
+            return [encode(item) for item in value] if encode is not _identity else list(value)
+
+        return sequence
     if kind == "map":
-        return {k: _value(shape.value, v) for k, v in value.items()}
+        values = shape.value
+
+        def mapping(value: Any) -> dict[str, Any]:
+            encode = _encoder(values)
+            return {k: encode(v) for k, v in value.items()}
+
+        return mapping
     if kind == "timestamp":
-        return _epoch(value)
+        return _epoch
     if kind == "blob":
-        raw = value.encode() if isinstance(value, str) else bytes(value)
-        return base64.b64encode(raw).decode("ascii")
+        return _base64
     if kind in ("double", "float"):
-        return float(value)
-    return value
+        return float
+    return _identity
+
+
+def _base64(value: Any) -> str:
+    raw = value.encode() if isinstance(value, str) else bytes(value)
+    return base64.b64encode(raw).decode("ascii")
 
 
 def _epoch(value: datetime | float | int) -> float | int:

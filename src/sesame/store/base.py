@@ -63,6 +63,14 @@ class EmailIdentity:
 class Store(Protocol):
     """Everything Sesame keeps. Each method is atomic."""
 
+    #: True when a read never waits on anything but local memory and disk (SQLite
+    #: in WAL mode: readers never wait for the writer). The web layer then runs
+    #: read-only operations on the event loop instead of paying for a thread hop.
+    fast_reads: bool
+    #: How many calls may usefully run at once: the size of the thread pool the
+    #: web layer runs store calls on (SQLite has one writer, so 1).
+    concurrency: int
+
     def close(self) -> None: ...
 
     # Configuration sets ---------------------------------------------------

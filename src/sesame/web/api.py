@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -27,6 +26,7 @@ from sesame.protocol.errors import (
 from sesame.protocol.http import HttpRequest, HttpResponse
 from sesame.protocol.validate import validate
 from sesame.web.asgi import Receive, Scope, Send, read_body, request_headers, send_response
+from sesame.web.ids import request_id as request_id_
 
 log = logging.getLogger("sesame.api")
 
@@ -43,15 +43,18 @@ class ApiEndpoint:
         region: str,
         secret_for: Callable[[str], str | None],
         executor: ThreadPoolExecutor,
+        inline: frozenset[str] = frozenset(),
     ) -> None:
         self.table = table
+        #: Operations called on the event loop rather than on a worker thread.
+        self.inline = inline
         self.account_id = account_id
         self.region = region
         self.secret_for = secret_for
         self.executor = executor
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = str(uuid.uuid4())
+        request_id = request_id_()
         try:
             body = await read_body(receive, limit=MAX_BODY)
         except OverflowError:
@@ -84,8 +87,14 @@ class ApiEndpoint:
             ctx = RequestContext(
                 request_id, name, self.account_id, self.region, principal.access_key_id, source_ip
             )
-            loop = asyncio.get_running_loop()
-            output: dict[str, Any] = await loop.run_in_executor(self.executor, handler, ctx, params)
+            output: dict[str, Any]
+            if name in self.inline:
+                # A read on a store whose reads never wait (see Store.fast_reads):
+                # cheaper than the hop to a thread, which costs more than the read.
+                output = handler(ctx, params)
+            else:
+                loop = asyncio.get_running_loop()
+                output = await loop.run_in_executor(self.executor, handler, ctx, params)
             return serializer.serialize(match.operation, output, request_id)
         except ServiceError as error:
             return serializer.serialize_error(error, request_id)
