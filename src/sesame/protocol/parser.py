@@ -84,6 +84,8 @@ def _load_body(body: bytes) -> dict[str, Any]:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise SerializationException("Malformed request body: not valid JSON") from None
+    except RecursionError:
+        raise SerializationException("Malformed request body: nested too deeply") from None
     if not isinstance(document, dict):
         raise SerializationException("Start of structure or map expected in the request body")
     return document
@@ -144,6 +146,17 @@ def _token(value: Any) -> str:
     return "START_OBJECT"
 
 
+def _utf8(value: str) -> str:
+    # JSON's \ud800-style escapes can name half a surrogate pair, which is no
+    # character at all: such a string can be neither stored nor sent back.
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise SerializationException("Invalid UTF-16 surrogate in a string value") from None
+    return value
+
+
 def _structure(shape: StructureShape, value: Any, *, body_only: bool = False) -> dict[str, Any]:
     if not isinstance(value, dict):
         # The text SES v2 answers for a non-object where a structure belongs.
@@ -170,12 +183,10 @@ def _value(shape: Shape, value: Any) -> Any:
     if kind == "map":
         if not isinstance(value, dict):
             raise SerializationException("Expected map or null")
-        return {
-            _value(shape.key, k): _value(shape.value, v) for k, v in value.items() if v is not None
-        }
+        return {_utf8(k): _value(shape.value, v) for k, v in value.items() if v is not None}
     if kind == "string":
         if isinstance(value, str):
-            return value
+            return _utf8(value)
         raise SerializationException(f"{_token(value)} can not be converted to a String")
     if kind == "boolean":
         if isinstance(value, bool):

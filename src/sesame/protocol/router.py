@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 from botocore.model import OperationModel
 
-from sesame.protocol.errors import UnknownOperationException
+from sesame.protocol.errors import BadRequestException, UnknownOperationException
 from sesame.protocol.model import operation, service_model
 
 _NO_QUERY_MEMBERS: Mapping[str, str] = MappingProxyType({})
@@ -111,7 +111,12 @@ def match(method: str, path: str) -> Match:
         label_index = 0
         for expected, actual in zip(route.segments, parts, strict=True):
             if expected is None:
-                labels[route.labels[label_index]] = unquote(actual, errors="strict")
+                try:
+                    labels[route.labels[label_index]] = unquote(actual, errors="strict")
+                except UnicodeDecodeError:
+                    raise BadRequestException(
+                        f"The path label {route.labels[label_index]} is not valid UTF-8."
+                    ) from None
                 label_index += 1
             elif actual != expected and ("%" not in actual or unquote(actual) != expected):
                 break
