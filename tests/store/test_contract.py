@@ -13,9 +13,12 @@ from sesame.store.base import (
     ConfigurationSet,
     Duplicate,
     EmailIdentity,
+    Event,
     EventDestination,
     LimitReached,
+    Message,
     Missing,
+    SigningKey,
     Store,
 )
 from sesame.store.schema import latest_version
@@ -173,3 +176,107 @@ def test_everything_survives_reopening(tmp_path: Path) -> None:
 def test_unsupported_database_url_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported database URL"):
         open_store("mysql://localhost/db")
+
+
+def message(message_id: str, created: float = 10.0, recipients: list[str] | None = None) -> Message:
+    return Message(
+        message_id,
+        created,
+        "cs",
+        "from@example.com",
+        recipients or ["to@example.com"],
+        {"messageId": message_id},
+        b"Subject: hi\r\n\r\nbody \xff\r\n",
+    )
+
+
+def event(message_id: str, kind: str, happened: float) -> Event:
+    return Event(f"{message_id}-{kind}", message_id, kind, happened, "cs", {"eventType": kind})
+
+
+def test_accepted_message_is_queued_with_its_events(store: Store) -> None:
+    store.accept_message(message("m1"), [event("m1", "Send", 10.0)], due=10.0)
+    assert store.get_message("m1") == message("m1")
+    assert store.pending_deliveries() == 1
+    assert store.list_events(message_id="m1") == [event("m1", "Send", 10.0)]
+
+
+def test_a_failed_accept_leaves_nothing(store: Store) -> None:
+    store.accept_message(message("m1"), [], due=10.0)
+    with pytest.raises(Exception):  # noqa: B017 - the backend's own integrity error
+        store.accept_message(message("m2"), [event("m1", "Send", 1.0)] * 2, due=10.0)
+    assert store.get_message("m2") is None
+    assert store.pending_deliveries() == 1
+
+
+def test_claims_lease_and_never_hand_out_a_row_twice(store: Store) -> None:
+    for index in range(5):
+        store.accept_message(message(f"m{index}", created=index), [], due=float(index))
+    first = store.claim_deliveries(now=2.0, lease=30.0, limit=10)
+    assert [d.message.id for d in first] == ["m0", "m1", "m2"]
+    assert store.claim_deliveries(now=2.0, lease=30.0, limit=10) == []
+    # The lease runs out (the worker died): the row is taken over.
+    again = store.claim_deliveries(now=40.0, lease=30.0, limit=2)
+    assert [d.message.id for d in again] == ["m0", "m1"]
+
+
+def test_concurrent_claims_split_the_rows(store: Store) -> None:
+    for index in range(40):
+        store.accept_message(message(f"m{index:02}"), [], due=0.0)
+    got: list[list[str]] = []
+    start = threading.Barrier(4)
+
+    def claim() -> None:
+        start.wait()
+        mine: list[str] = []
+        while batch := store.claim_deliveries(now=1.0, lease=60.0, limit=3):
+            mine += [d.message.id for d in batch]
+        got.append(mine)
+
+    threads = [threading.Thread(target=claim) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    everything = [m for mine in got for m in mine]
+    assert sorted(everything) == [f"m{index:02}" for index in range(40)]
+
+
+def test_finish_and_defer(store: Store) -> None:
+    store.accept_message(message("a"), [], due=0.0)
+    store.accept_message(message("b"), [], due=0.0)
+    store.claim_deliveries(now=1.0, lease=60.0, limit=10)
+    store.finish_delivery("a", [event("a", "Delivery", 2.0)])
+    store.defer_delivery("b", due=100.0, error="451 later", events=[])
+    assert store.pending_deliveries() == 1
+    assert store.claim_deliveries(now=50.0, lease=60.0, limit=10) == []
+    [retry] = store.claim_deliveries(now=100.0, lease=60.0, limit=10)
+    assert (retry.message.id, retry.attempts) == ("b", 1)
+    assert [e.event_type for e in store.list_events(message_id="a")] == ["Delivery"]
+
+
+def test_messages_newest_first_and_filtered(store: Store) -> None:
+    store.accept_message(message("old", 1.0, ["x@example.com"]), [], due=0.0)
+    store.accept_message(message("new", 2.0, ["y@example.com", "x@example.com"]), [], due=0.0)
+    assert [m.id for m in store.list_messages()] == ["new", "old"]
+    assert [m.id for m in store.list_messages(recipient="y@example.com")] == ["new"]
+    assert [m.id for m in store.list_messages(recipient="x@example.co")] == []
+    assert [m.id for m in store.list_messages(message_id="old")] == ["old"]
+
+
+def test_events_are_filtered_and_ordered(store: Store) -> None:
+    store.add_events([event("m", "Open", 3.0), event("m", "Send", 1.0), event("n", "Send", 2.0)])
+    assert [(e.message_id, e.event_type) for e in store.list_events()] == [
+        ("m", "Send"),
+        ("n", "Send"),
+        ("m", "Open"),
+    ]
+    assert [e.event_type for e in store.list_events(event_type="Send", since=1.5)] == ["Send"]
+
+
+def test_signing_keys(store: Store) -> None:
+    store.add_signing_key(SigningKey("k2", b"\x00" * 32, 2.0))
+    store.add_signing_key(SigningKey("k1", b"\x01" * 32, 1.0))
+    with pytest.raises(Duplicate):
+        store.add_signing_key(SigningKey("k1", b"\x02" * 32, 3.0))
+    assert [k.id for k in store.signing_keys()] == ["k1", "k2"]

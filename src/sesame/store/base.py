@@ -60,6 +60,51 @@ class EmailIdentity:
     created: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message accepted by SendEmail, as it is delivered (tracking applied)."""
+
+    id: str
+    created: float
+    configuration_set: str | None
+    #: Envelope MAIL FROM.
+    sender: str
+    #: Envelope RCPT TO: To, Cc and Bcc.
+    recipients: list[str]
+    #: The SES event record's `mail` object, ready to put into every event.
+    mail: dict[str, Any]
+    #: The MIME message as it goes over SMTP.
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One SES event record, stored before anything publishes it."""
+
+    id: str
+    message_id: str
+    #: The record's `eventType` ("Send", "Delivery", "Open", ...).
+    event_type: str
+    happened: float
+    configuration_set: str | None
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An outbound-queue row claimed by a worker, with what it needs to deliver."""
+
+    message: Message
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    id: str
+    secret: bytes
+    created: float
+
+
 class Store(Protocol):
     """Everything Sesame keeps. Each method is atomic."""
 
@@ -136,3 +181,50 @@ class Store(Protocol):
         ...
 
     def delete_identity(self, name: str) -> bool: ...
+
+    # Messages, the outbound queue and events ---------------------------------
+    def accept_message(self, message: Message, events: list[Event], *, due: float) -> None:
+        """Store a message, its outbound-queue row and its first events, together."""
+
+    def get_message(self, message_id: str) -> Message | None: ...
+
+    def list_messages(
+        self, *, message_id: str | None = None, recipient: str | None = None, limit: int = 1000
+    ) -> list[Message]:
+        """Newest first; `recipient` matches the envelope recipients or the sender."""
+        ...
+
+    def claim_deliveries(self, *, now: float, lease: float, limit: int) -> list[Delivery]:
+        """Take due, unleased queue rows for `lease` seconds; no two callers get one row."""
+        ...
+
+    def finish_delivery(self, message_id: str, events: list[Event]) -> None:
+        """Drop the queue row and record the outcome's events, together."""
+
+    def defer_delivery(
+        self, message_id: str, *, due: float, error: str, events: list[Event]
+    ) -> None:
+        """Count an attempt, release the lease until `due`, record events, together."""
+
+    def pending_deliveries(self) -> int: ...
+
+    def add_events(self, events: list[Event]) -> None: ...
+
+    def list_events(
+        self,
+        *,
+        message_id: str | None = None,
+        event_type: str | None = None,
+        configuration_set: str | None = None,
+        since: float | None = None,
+        limit: int = 1000,
+    ) -> list[Event]:
+        """Oldest first."""
+        ...
+
+    # Tracking-link signing keys ------------------------------------------------
+    def add_signing_key(self, key: SigningKey) -> None: ...
+
+    def signing_keys(self) -> list[SigningKey]:
+        """Oldest first; the newest signs new links."""
+        ...

@@ -21,11 +21,15 @@ from typing import Any
 
 from sesame.store.base import (
     ConfigurationSet,
+    Delivery,
     Duplicate,
     EmailIdentity,
+    Event,
     EventDestination,
     LimitReached,
+    Message,
     Missing,
+    SigningKey,
 )
 from sesame.store.schema import migrations
 
@@ -305,6 +309,164 @@ class SQLiteStore:
         with self._write() as conn:
             cursor = conn.execute("DELETE FROM email_identities WHERE name = ?", (name,))
         return cursor.rowcount > 0
+
+    # Messages, the outbound queue and events ---------------------------------
+    def accept_message(self, message: Message, events: list[Event], *, due: float) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO messages (id, created, configuration_set, sender, recipients, mail, "
+                "content) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    message.id,
+                    message.created,
+                    message.configuration_set,
+                    message.sender,
+                    _dump(message.recipients),
+                    _dump(message.mail),
+                    message.content,
+                ),
+            )
+            conn.execute(
+                "INSERT INTO outbox (message_id, due, attempts) VALUES (?, ?, 0)",
+                (message.id, due),
+            )
+            _insert_events(conn, events)
+
+    def get_message(self, message_id: str) -> Message | None:
+        row = (
+            self._connection()
+            .execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,))
+            .fetchone()
+        )
+        return None if row is None else _message(row)
+
+    def list_messages(
+        self, *, message_id: str | None = None, recipient: str | None = None, limit: int = 1000
+    ) -> list[Message]:
+        sql = f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE 1 = 1"
+        args: list[Any] = []
+        if message_id is not None:
+            sql += " AND id = ?"
+            args.append(message_id)
+        if recipient is not None:
+            # The recipients column is a JSON list of addresses: match a whole entry.
+            sql += " AND (sender = ? OR instr(recipients, ?) > 0)"
+            args += [recipient, json.dumps(recipient)]
+        sql += " ORDER BY created DESC, id DESC LIMIT ?"
+        args.append(limit)
+        return [_message(row) for row in self._connection().execute(sql, args)]
+
+    def claim_deliveries(self, *, now: float, lease: float, limit: int) -> list[Delivery]:
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT message_id, attempts FROM outbox WHERE due <= ? "
+                "AND (lease_until IS NULL OR lease_until < ?) ORDER BY due LIMIT ?",
+                (now, now, limit),
+            ).fetchall()
+            claimed: list[Delivery] = []
+            for message_id, attempts in rows:
+                conn.execute(
+                    "UPDATE outbox SET lease_until = ? WHERE message_id = ?",
+                    (now + lease, message_id),
+                )
+                row = conn.execute(
+                    f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,)
+                ).fetchone()
+                claimed.append(Delivery(_message(row), attempts))
+        return claimed
+
+    def finish_delivery(self, message_id: str, events: list[Event]) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM outbox WHERE message_id = ?", (message_id,))
+            _insert_events(conn, events)
+
+    def defer_delivery(
+        self, message_id: str, *, due: float, error: str, events: list[Event]
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, due = ?, lease_until = NULL, "
+                "last_error = ? WHERE message_id = ?",
+                (due, error, message_id),
+            )
+            _insert_events(conn, events)
+
+    def pending_deliveries(self) -> int:
+        (count,) = self._connection().execute("SELECT COUNT(*) FROM outbox").fetchone()
+        return int(count)
+
+    def add_events(self, events: list[Event]) -> None:
+        with self._write() as conn:
+            _insert_events(conn, events)
+
+    def list_events(
+        self,
+        *,
+        message_id: str | None = None,
+        event_type: str | None = None,
+        configuration_set: str | None = None,
+        since: float | None = None,
+        limit: int = 1000,
+    ) -> list[Event]:
+        sql = (
+            "SELECT id, message_id, event_type, happened, configuration_set, record "
+            "FROM events WHERE 1 = 1"
+        )
+        args: list[Any] = []
+        for column, value in (
+            ("message_id", message_id),
+            ("event_type", event_type),
+            ("configuration_set", configuration_set),
+        ):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                args.append(value)
+        if since is not None:
+            sql += " AND happened >= ?"
+            args.append(since)
+        sql += " ORDER BY happened, id LIMIT ?"
+        args.append(limit)
+        return [
+            Event(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
+            for row in self._connection().execute(sql, args)
+        ]
+
+    # Tracking-link signing keys ------------------------------------------------
+    def add_signing_key(self, key: SigningKey) -> None:
+        with self._write() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO signing_keys (id, secret, created) VALUES (?, ?, ?)",
+                    (key.id, key.secret, key.created),
+                )
+            except sqlite3.IntegrityError:
+                raise Duplicate(key.id) from None
+
+    def signing_keys(self) -> list[SigningKey]:
+        rows = self._connection().execute(
+            "SELECT id, secret, created FROM signing_keys ORDER BY created, id"
+        )
+        return [SigningKey(row[0], bytes(row[1]), row[2]) for row in rows]
+
+
+_MESSAGE_COLUMNS = "id, created, configuration_set, sender, recipients, mail, content"
+
+
+def _message(row: tuple[Any, ...]) -> Message:
+    return Message(
+        row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), bytes(row[6])
+    )
+
+
+def _insert_events(conn: sqlite3.Connection, events: list[Event]) -> None:
+    conn.executemany(
+        "INSERT INTO events (id, message_id, event_type, happened, configuration_set, record) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (e.id, e.message_id, e.event_type, e.happened, e.configuration_set, _dump(e.record))
+            for e in events
+        ],
+    )
 
 
 def _identity(row: tuple[Any, ...]) -> EmailIdentity:
