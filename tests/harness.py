@@ -19,6 +19,7 @@ from sesame.app import Sesame, build_app
 from sesame.config import Settings
 from sesame.server import Server
 from sesame.server import config as server_config
+from sesame.store.base import Event
 
 ACCESS_KEY_ID = "AKIASESAMETESTKEY001"
 SECRET_ACCESS_KEY = "sesame-test-secret-access-key-0123456789"
@@ -49,6 +50,19 @@ class RunningSesame:
         }
         options.update(overrides)
         return boto3.client("sesv2", **options)
+
+    def events(self, message_id: str, *types: str, timeout: float = 30.0) -> list[Event]:
+        """Wait until `message_id` has an event of each of `types`; all its events."""
+        store = self.app.store
+
+        def ready() -> bool:
+            have = {event.event_type for event in store.list_events(message_id=message_id)}
+            return set(types) <= have
+
+        if not self.app.feed.wait_for(ready, timeout):
+            found = [e.event_type for e in store.list_events(message_id=message_id)]
+            raise AssertionError(f"{message_id}: wanted {types}, have {found}")
+        return store.list_events(message_id=message_id)
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -1,25 +1,39 @@
 """build_app(settings): the ASGI application and everything it owns.
 
-The app owns the store and the worker threads that run provider calls; both
-are closed when the server shuts down (ASGI lifespan).
+The app owns the store, the thread pool that runs store calls, the delivery
+worker and the recorder of opens and clicks. The two background tasks start
+with the server (ASGI lifespan) and stop with it: the worker finishes the
+messages in hand, the recorder writes what it holds.
+
+Requests are routed by path: `/I0/…` and `/L0/…` to the tracking endpoint,
+`/_aws/ses` to the mailbox, everything else to the SES v2 API.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sesame.api import dispatch_table
 from sesame.api.dispatch import is_read_only
 from sesame.config import Settings
 from sesame.config import from_environment as settings_from_environment
 from sesame.credentials import Credentials, load_or_create
+from sesame.delivery.relay import Relay
+from sesame.delivery.worker import DeliveryWorker
+from sesame.events.feed import EventFeed
+from sesame.events.recorder import EngagementRecorder
+from sesame.keys import Keys
 from sesame.store import open_store
 from sesame.store.base import Store
 from sesame.web.api import ApiEndpoint
 from sesame.web.asgi import Receive, Scope, Send
+from sesame.web.mailbox import PATH as MAILBOX_PATH
+from sesame.web.mailbox import MailboxEndpoint
+from sesame.web.tracking import TrackingEndpoint, is_tracking_path
 
 log = logging.getLogger("sesame")
 
@@ -30,28 +44,68 @@ def resolve_credentials(settings: Settings) -> Credentials:
     return load_or_create(settings.data_dir)
 
 
+def relay_of(settings: Settings) -> Relay | None:
+    if settings.smtp_relay is None:
+        return None
+    host, _, port = settings.smtp_relay.rpartition(":")
+    return Relay(
+        host.strip("[]"),
+        int(port),
+        settings.smtp_tls,
+        settings.smtp_username,
+        settings.smtp_password,
+    )
+
+
 @dataclass
 class Sesame:
-    """The ASGI app: API requests go to the endpoint; lifespan closes what we own."""
+    """The ASGI app (see the module docstring for what it routes where)."""
 
     settings: Settings
     credentials: Credentials
     store: Store
     executor: ThreadPoolExecutor
     api: ApiEndpoint
+    tracking: TrackingEndpoint
+    mailbox: MailboxEndpoint
+    worker: DeliveryWorker
+    recorder: EngagementRecorder
+    feed: EventFeed
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            await self.api(scope, receive, send)
+            path: str = scope["path"]
+            if is_tracking_path(path):
+                await self.tracking(scope, receive, send)
+            elif path == MAILBOX_PATH:
+                await self.mailbox(scope, receive, send)
+            else:
+                await self.api(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+
+    def message_queued(self) -> None:
+        """Called from a store thread after SendEmail commits: wake the worker."""
+        self.feed.written()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.worker.wake)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self._loop = asyncio.get_running_loop()
+                self._tasks = [
+                    asyncio.create_task(self.worker.run(), name="sesame-delivery"),
+                    asyncio.create_task(self.recorder.run(), name="sesame-recorder"),
+                ]
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self.worker.stop()
+                self.recorder.stop()
+                await asyncio.gather(*self._tasks, return_exceptions=True)
                 self.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -65,18 +119,49 @@ def build_app(settings: Settings) -> Sesame:
     credentials = resolve_credentials(settings)
     store = open_store(settings.database)
     executor = ThreadPoolExecutor(max_workers=store.concurrency, thread_name_prefix="sesame-db")
-    keys = {credentials.access_key_id: credentials.secret_access_key}
-    table = dispatch_table(store, identity_verification=settings.identity_verification)
+    keys = Keys(store)
+    secrets = {credentials.access_key_id: credentials.secret_access_key}
+    feed = EventFeed()
+    worker = DeliveryWorker(
+        store,
+        executor,
+        relay_of(settings),
+        retry_seconds=settings.delivery_retry_seconds,
+        on_events=feed.written,
+    )
+    recorder = EngagementRecorder(store, executor, on_written=lambda e: feed.written(len(e)))
+    holder: list[Sesame] = []
+    table = dispatch_table(
+        store,
+        identity_verification=settings.identity_verification,
+        keys=keys,
+        tracking_host=settings.tracking_host,
+        tracking_host_is_listener=settings.tracking_domain is None,
+        on_queued=lambda: holder[0].message_queued() if holder else None,
+    )
     inline = frozenset(n for n in table if store.fast_reads and is_read_only(n))
     api = ApiEndpoint(
         table,
         account_id=settings.account_id,
         region=settings.region,
-        secret_for=keys.get,
+        secret_for=secrets.get,
         executor=executor,
         inline=inline,
     )
-    return Sesame(settings, credentials, store, executor, api)
+    app = Sesame(
+        settings,
+        credentials,
+        store,
+        executor,
+        api,
+        TrackingEndpoint(keys, recorder, trusted_proxies=settings.proxy_networks()),
+        MailboxEndpoint(store, executor, settings.region),
+        worker,
+        recorder,
+        feed,
+    )
+    holder.append(app)
+    return app
 
 
 def from_environment() -> Sesame:

@@ -79,6 +79,112 @@ def serve(**options: Any) -> None:
     )
 
 
+def _settings(options: dict[str, Any]) -> Settings:
+    try:
+        return Settings(**options)
+    except ValueError as problem:
+        raise click.UsageError(str(problem)) from None
+
+
+@main.command()
+@_settings_options
+def worker(**options: Any) -> None:
+    """Deliver queued mail without serving HTTP (run any number beside `serve`)."""
+    import asyncio
+    import signal
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sesame.app import relay_of
+    from sesame.delivery.worker import DeliveryWorker
+    from sesame.store import open_store
+
+    settings = _settings(options)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    store = open_store(settings.database)
+    executor = ThreadPoolExecutor(max_workers=store.concurrency, thread_name_prefix="sesame-db")
+    delivery = DeliveryWorker(
+        store, executor, relay_of(settings), retry_seconds=settings.delivery_retry_seconds
+    )
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, delivery.stop)
+        click.echo(f"Sesame worker delivering from {settings.database}")
+        await delivery.run()
+
+    try:
+        asyncio.run(run())
+    finally:
+        executor.shutdown(wait=True)
+        store.close()
+
+
+@main.command()
+@click.option("--message-id", help="Only this message's events.")
+@click.option("--type", "event_type", help="Only this eventType (Send, Delivery, Open, …).")
+@click.option("--configuration-set", help="Only events of this configuration set.")
+@click.option("--since", type=float, help="Only events at or after this Unix time.")
+@click.option("--limit", type=int, default=1000, show_default=True)
+@click.option(
+    "--data-dir", envvar="SESAME_DATA_DIR", default=Path(".sesame"), type=click.Path(path_type=Path)
+)
+@click.option("--database-url", envvar="SESAME_DATABASE_URL", default=None)
+def events(
+    message_id: str | None,
+    event_type: str | None,
+    configuration_set: str | None,
+    since: float | None,
+    limit: int,
+    data_dir: Path,
+    database_url: str | None,
+) -> None:
+    """Print recorded SES event records, one JSON document per line, oldest first."""
+    import json
+
+    from sesame.store import open_store
+
+    settings = Settings(data_dir=data_dir, database_url=database_url)
+    store = open_store(settings.database)
+    try:
+        for event in store.list_events(
+            message_id=message_id,
+            event_type=event_type,
+            configuration_set=configuration_set,
+            since=since,
+            limit=limit,
+        ):
+            click.echo(json.dumps(event.record, separators=(",", ":")))
+    finally:
+        store.close()
+
+
+@main.group()
+def keys() -> None:
+    """Tracking-link signing keys."""
+
+
+@keys.command("rotate")
+@click.option(
+    "--data-dir", envvar="SESAME_DATA_DIR", default=Path(".sesame"), type=click.Path(path_type=Path)
+)
+@click.option("--database-url", envvar="SESAME_DATABASE_URL", default=None)
+def keys_rotate(data_dir: Path, database_url: str | None) -> None:
+    """Create a new signing key; links already sent keep working."""
+    from sesame.keys import new_key
+    from sesame.store import open_store
+
+    store = open_store(Settings(data_dir=data_dir, database_url=database_url).database)
+    try:
+        key = new_key(store)
+        count = len(store.signing_keys())
+    finally:
+        store.close()
+    click.echo(
+        f"New signing key {key.id}; {count} keys verify links. Servers pick it up within a minute."
+    )
+
+
 @main.command()
 def coverage() -> None:
     """Print which operations of the sesv2 model are implemented (Markdown)."""

@@ -8,6 +8,7 @@ Each field is a command-line flag (`--data-dir`) and an environment variable
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -48,6 +49,33 @@ class Settings:
         "dns: they start PENDING until their DNS records are checked.",
         choices=("auto", "dns"),
     )
+    smtp_relay: str | None = _option(
+        None,
+        "HOST:PORT of the SMTP server that delivers Sesame's mail. Without it, mail is "
+        "kept in the local mailbox only.",
+    )
+    smtp_tls: str = _option(
+        "none",
+        "TLS to the relay: none, starttls (upgrade after EHLO) or tls (implicit, port 465).",
+        choices=("none", "starttls", "tls"),
+    )
+    smtp_username: str | None = _option(None, "User name for SMTP AUTH at the relay.")
+    smtp_password: str | None = _option(None, "Password for SMTP AUTH at the relay.", secret=True)
+    delivery_retry_seconds: int = _option(
+        60,
+        "Delay before the first retry of a transient delivery failure; it doubles on each "
+        "retry, up to an hour, until the set's MaxDeliverySeconds has passed.",
+    )
+    tracking_domain: str | None = _option(
+        None,
+        "Host[:port] of the default tracking host, for configuration sets without a "
+        "CustomRedirectDomain (default: this listener's host:port, plain http).",
+    )
+    trusted_proxies: str = _option(
+        "",
+        "Comma-separated networks (e.g. 10.0.0.0/8) whose X-Forwarded-For header is "
+        "believed when recording the IP address of opens and clicks.",
+    )
     workers: int = _option(
         1,
         "Number of processes serving the API on the same port; they share the "
@@ -55,6 +83,16 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
+        if self.smtp_relay is not None:
+            host, _, port = self.smtp_relay.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"--smtp-relay must be HOST:PORT, not {self.smtp_relay!r}")
+        if self.delivery_retry_seconds < 1:
+            raise ValueError("--delivery-retry-seconds must be at least 1")
+        try:
+            self.proxy_networks()
+        except ValueError as problem:
+            raise ValueError(f"--trusted-proxies: {problem}") from None
         if self.workers < 1:
             raise ValueError("--workers must be at least 1")
         if not re.fullmatch(r"\d{12}", self.account_id):
@@ -72,6 +110,17 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'sesame.db').as_posix()}"
+
+    def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        parts = [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
+        return [ipaddress.ip_network(part, strict=False) for part in parts]
+
+    @property
+    def tracking_host(self) -> str:
+        """Host[:port] of the default tracking host."""
+        if self.tracking_domain:
+            return self.tracking_domain
+        return self.endpoint_url.removeprefix("http://")
 
     @property
     def endpoint_url(self) -> str:

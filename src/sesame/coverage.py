@@ -16,7 +16,15 @@ END = "<!-- coverage:end -->"
 
 def implemented_operations(store: Store | None = None) -> set[str]:
     # Building the table needs no database: providers only keep the reference.
-    return set(dispatch_table(store, identity_verification="auto"))  # type: ignore[arg-type]
+    return set(
+        dispatch_table(
+            store,  # type: ignore[arg-type]
+            identity_verification="auto",
+            keys=None,  # type: ignore[arg-type]
+            tracking_host="",
+            tracking_host_is_listener=True,
+        )
+    )
 
 
 def coverage_markdown() -> str:

@@ -247,11 +247,14 @@ def test_finish_and_defer(store: Store) -> None:
     store.accept_message(message("b"), [], due=0.0)
     store.claim_deliveries(now=1.0, lease=60.0, limit=10)
     store.finish_delivery("a", [event("a", "Delivery", 2.0)])
-    store.defer_delivery("b", due=100.0, error="451 later", events=[])
+    store.defer_delivery(
+        "b", due=100.0, error="451 later", remaining=["later@example.com"], events=[]
+    )
     assert store.pending_deliveries() == 1
     assert store.claim_deliveries(now=50.0, lease=60.0, limit=10) == []
     [retry] = store.claim_deliveries(now=100.0, lease=60.0, limit=10)
     assert (retry.message.id, retry.attempts) == ("b", 1)
+    assert retry.recipients == ["later@example.com"]
     assert [e.event_type for e in store.list_events(message_id="a")] == ["Delivery"]
 
 

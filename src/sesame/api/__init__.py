@@ -8,15 +8,27 @@ the database only through the Store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sesame.api.configsets import ConfigurationSetsProvider
 from sesame.api.destinations import EventDestinationsProvider
 from sesame.api.dispatch import Handler, build_table
 from sesame.api.identities import IdentitiesProvider
+from sesame.api.sending import SendingProvider
 from sesame.api.tags import TagsProvider
+from sesame.keys import Keys
 from sesame.store.base import Store
 
 
-def dispatch_table(store: Store, *, identity_verification: str) -> dict[str, Handler]:
+def dispatch_table(
+    store: Store,
+    *,
+    identity_verification: str,
+    keys: Keys,
+    tracking_host: str,
+    tracking_host_is_listener: bool,
+    on_queued: Callable[[], None] = lambda: None,
+) -> dict[str, Handler]:
     """Every implemented operation → its bound provider method."""
     return build_table(
         [
@@ -24,5 +36,12 @@ def dispatch_table(store: Store, *, identity_verification: str) -> dict[str, Han
             EventDestinationsProvider(store),
             IdentitiesProvider(store, identity_verification),
             TagsProvider(store),
+            SendingProvider(
+                store,
+                keys,
+                tracking_host=tracking_host,
+                tracking_host_is_listener=tracking_host_is_listener,
+                on_queued=on_queued,
+            ),
         ]
     )

@@ -75,6 +75,8 @@ class Message:
     mail: dict[str, Any]
     #: The MIME message as it goes over SMTP.
     content: bytes
+    #: The tracked links by index: {"url": ..., "tags": {...}}.
+    links: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,8 @@ class Delivery:
 
     message: Message
     attempts: int
+    #: Recipients still to deliver to: all of the message's at first.
+    recipients: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +192,10 @@ class Store(Protocol):
 
     def get_message(self, message_id: str) -> Message | None: ...
 
+    def message_facts(self, message_id: str) -> tuple[dict[str, Any], str | None, list[Any]] | None:
+        """(mail object, configuration set, links) without the content: for Open/Click."""
+        ...
+
     def list_messages(
         self, *, message_id: str | None = None, recipient: str | None = None, limit: int = 1000
     ) -> list[Message]:
@@ -202,9 +210,16 @@ class Store(Protocol):
         """Drop the queue row and record the outcome's events, together."""
 
     def defer_delivery(
-        self, message_id: str, *, due: float, error: str, events: list[Event]
+        self,
+        message_id: str,
+        *,
+        due: float,
+        error: str,
+        remaining: list[str],
+        events: list[Event],
     ) -> None:
-        """Count an attempt, release the lease until `due`, record events, together."""
+        """Count an attempt, keep `remaining` recipients, release the lease until `due`,
+        and record events, together."""
 
     def pending_deliveries(self) -> int: ...
 

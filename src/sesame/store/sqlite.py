@@ -315,7 +315,7 @@ class SQLiteStore:
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO messages (id, created, configuration_set, sender, recipients, mail, "
-                "content) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "content, links) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     message.id,
                     message.created,
@@ -324,6 +324,7 @@ class SQLiteStore:
                     _dump(message.recipients),
                     _dump(message.mail),
                     message.content,
+                    _dump(message.links),
                 ),
             )
             conn.execute(
@@ -339,6 +340,16 @@ class SQLiteStore:
             .fetchone()
         )
         return None if row is None else _message(row)
+
+    def message_facts(self, message_id: str) -> tuple[dict[str, Any], str | None, list[Any]] | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT mail, configuration_set, links FROM messages WHERE id = ?", (message_id,)
+            )
+            .fetchone()
+        )
+        return None if row is None else (json.loads(row[0]), row[1], json.loads(row[2]))
 
     def list_messages(
         self, *, message_id: str | None = None, recipient: str | None = None, limit: int = 1000
@@ -359,12 +370,12 @@ class SQLiteStore:
     def claim_deliveries(self, *, now: float, lease: float, limit: int) -> list[Delivery]:
         with self._write() as conn:
             rows = conn.execute(
-                "SELECT message_id, attempts FROM outbox WHERE due <= ? "
+                "SELECT message_id, attempts, remaining FROM outbox WHERE due <= ? "
                 "AND (lease_until IS NULL OR lease_until < ?) ORDER BY due LIMIT ?",
                 (now, now, limit),
             ).fetchall()
             claimed: list[Delivery] = []
-            for message_id, attempts in rows:
+            for message_id, attempts, remaining in rows:
                 conn.execute(
                     "UPDATE outbox SET lease_until = ? WHERE message_id = ?",
                     (now + lease, message_id),
@@ -372,7 +383,9 @@ class SQLiteStore:
                 row = conn.execute(
                     f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,)
                 ).fetchone()
-                claimed.append(Delivery(_message(row), attempts))
+                message = _message(row)
+                recipients = message.recipients if remaining is None else json.loads(remaining)
+                claimed.append(Delivery(message, attempts, recipients))
         return claimed
 
     def finish_delivery(self, message_id: str, events: list[Event]) -> None:
@@ -381,13 +394,19 @@ class SQLiteStore:
             _insert_events(conn, events)
 
     def defer_delivery(
-        self, message_id: str, *, due: float, error: str, events: list[Event]
+        self,
+        message_id: str,
+        *,
+        due: float,
+        error: str,
+        remaining: list[str],
+        events: list[Event],
     ) -> None:
         with self._write() as conn:
             conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, due = ?, lease_until = NULL, "
-                "last_error = ? WHERE message_id = ?",
-                (due, error, message_id),
+                "last_error = ?, remaining = ? WHERE message_id = ?",
+                (due, error, _dump(remaining), message_id),
             )
             _insert_events(conn, events)
 
@@ -449,12 +468,19 @@ class SQLiteStore:
         return [SigningKey(row[0], bytes(row[1]), row[2]) for row in rows]
 
 
-_MESSAGE_COLUMNS = "id, created, configuration_set, sender, recipients, mail, content"
+_MESSAGE_COLUMNS = "id, created, configuration_set, sender, recipients, mail, content, links"
 
 
 def _message(row: tuple[Any, ...]) -> Message:
     return Message(
-        row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), bytes(row[6])
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        json.loads(row[4]),
+        json.loads(row[5]),
+        bytes(row[6]),
+        json.loads(row[7]),
     )
 
 

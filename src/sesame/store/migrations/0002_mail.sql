@@ -6,7 +6,9 @@ CREATE TABLE messages (
     sender TEXT NOT NULL,
     recipients TEXT NOT NULL,
     mail TEXT NOT NULL,
-    content BYTEA NOT NULL
+    content BYTEA NOT NULL,
+    -- The tracked links, by index: [{"url", "tags"}] (for Click events' linkTags).
+    links TEXT NOT NULL
 );
 
 CREATE INDEX messages_created ON messages (created);
@@ -15,6 +17,8 @@ CREATE TABLE outbox (
     message_id TEXT PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
     due DOUBLE PRECISION NOT NULL,
     attempts INTEGER NOT NULL,
+    -- Recipients still to deliver to (JSON list), once some have succeeded or failed.
+    remaining TEXT,
     lease_until DOUBLE PRECISION,
     last_error TEXT
 );

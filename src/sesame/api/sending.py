@@ -1,0 +1,300 @@
+"""SendEmail: check, build, track, and queue — committed before we answer.
+
+The order of checks follows SES: the content must be one of Simple, Raw or
+Template; the sender must be a verified identity (the address, or its domain);
+at most 50 recipients, each a valid address; the configuration set is the one
+named on the call, else the Raw message's `X-SES-CONFIGURATION-SET` header,
+else the sending identity's default (an address's before its domain's), and it
+must exist and have sending enabled; message tags follow SES's character rules;
+the message must stay within 40 MB.
+
+The message is built with the stdlib `email` package, tracked (links rewritten,
+pixel added) when its configuration set asks for it, and stored together with
+its outbound-queue row and its Send event in one transaction. Only then does
+the caller get its MessageId (architecture decision 5).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
+from typing import Any
+
+from sesame.api.context import RequestContext
+from sesame.api.dispatch import handles
+from sesame.api.engagement import decide
+from sesame.api.names import configuration_set_missing, domain_of, is_email_address
+from sesame.events import records
+from sesame.keys import Keys
+from sesame.mail import mime, tracking
+from sesame.protocol.errors import (
+    BadRequestException,
+    MessageRejected,
+    NotImplementedOperation,
+    SendingPausedException,
+)
+from sesame.store.base import ConfigurationSet, EmailIdentity, Message, Store
+
+MAX_RECIPIENTS = 50
+#: SES v2 takes messages up to 40 MB (SES developer guide, quotas).
+MAX_MESSAGE_BYTES = 40 * 1024 * 1024
+_TAG_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+_TAG_VALUE = re.compile(r"[A-Za-z0-9_.@-]{0,255}")
+
+
+def check_tags(tags: list[dict[str, str]]) -> None:
+    """SES's rules and words for message tags (ses-spec.md §3.10)."""
+    for tag in tags:
+        name, value = tag["Name"], tag["Value"]
+        if not name:
+            raise BadRequestException("The tag name must be specified.")
+        if len(name) > 255:
+            raise BadRequestException("Tag name cannot exceed 255 characters.")
+        if not _TAG_NAME.fullmatch(name):
+            raise BadRequestException(
+                f"Invalid tag name <{name}>: only alphanumeric ASCII characters, '_',  '-' "
+                "are allowed."
+            )
+        if len(value) > 255:
+            raise BadRequestException("Tag value cannot exceed 255 characters.")
+        if not _TAG_VALUE.fullmatch(value):
+            raise BadRequestException(
+                f"Invalid tag value <{value}>: only alphanumeric ASCII characters, '_',  '-' , "
+                "'.', '@' are allowed."
+            )
+
+
+def _addresses(values: list[str]) -> list[str]:
+    """The bare addresses of `Name <address>` values; BadRequest for a bad one."""
+    found: list[str] = []
+    for value in values:
+        name, address = parseaddr(value)
+        if not address or not is_email_address(address):
+            raise BadRequestException(f"Invalid email address <{value}>.")
+        found.append(address)
+    return found
+
+
+class SendingProvider:
+    def __init__(
+        self,
+        store: Store,
+        keys: Keys,
+        *,
+        tracking_host: str,
+        tracking_host_is_listener: bool,
+        on_queued: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.keys = keys
+        self.tracking_host = tracking_host
+        self.tracking_host_is_listener = tracking_host_is_listener
+        self.on_queued = on_queued
+        self.clock = clock
+
+    def _sender_identity(self, ctx: RequestContext, address: str) -> EmailIdentity:
+        local, _, domain = address.rpartition("@")
+        for name in (f"{local}@{domain.lower()}", domain.lower()):
+            identity = self.store.get_identity(name)
+            if identity is not None and identity.attributes.get("VerificationStatus") == "SUCCESS":
+                return identity
+        raise MessageRejected(
+            "Email address is not verified. The following identities failed the check in "
+            f"region {ctx.region.upper()}: {address}"
+        )
+
+    def _configuration_set(
+        self, named: str | None, identity: EmailIdentity, address: str
+    ) -> ConfigurationSet | None:
+        name = named
+        if name is None:
+            # An address's own default beats its domain's (SES developer guide).
+            for candidate in (address, domain_of(address)):
+                found = self.store.get_identity(candidate.lower())
+                if found is not None and found.attributes.get("ConfigurationSetName"):
+                    name = found.attributes["ConfigurationSetName"]
+                    break
+        if name is None:
+            return None
+        record = self.store.get_configuration_set(name)
+        if record is None:
+            raise configuration_set_missing(name)
+        if not record.options.get("SendingOptions", {}).get("SendingEnabled", True):
+            raise SendingPausedException(f"Sending is paused for configuration set <{name}>.")
+        return record
+
+    @handles("SendEmail")
+    def send_email(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        content = request["Content"]
+        kinds = [kind for kind in ("Simple", "Raw", "Template") if kind in content]
+        if len(kinds) != 1:
+            raise BadRequestException("Exactly one of Simple, Raw or Template content is required.")
+        if kinds[0] == "Template":
+            raise NotImplementedOperation("Sesame does not implement template content yet.")
+        now = self.clock()
+        destination = request.get("Destination", {})
+        raw: EmailMessage | None = None
+        header_set: str | None = None
+        header_tags: list[tuple[str, str]] = []
+        submitted: tuple[list[dict[str, str]], bool] | None = None
+        if kinds[0] == "Raw":
+            try:
+                raw = mime.parse_raw(content["Raw"]["Data"])
+                # Event records show a raw message's headers as submitted, the
+                # X-SES-* ones included (SES developer guide, event examples).
+                submitted = mime.header_list(raw)
+                header_set, header_tags = mime.ses_headers(raw)
+            except ValueError as problem:
+                raise BadRequestException(f"The raw message is not valid: {problem}") from None
+        sender_value = request.get("FromEmailAddress") or (raw and raw.get("From")) or ""
+        if not sender_value:
+            raise BadRequestException("Missing required header 'From'.")
+        sender = _addresses([str(sender_value)])[0]
+        identity = self._sender_identity(ctx, sender)
+
+        to = list(destination.get("ToAddresses", []))
+        cc = list(destination.get("CcAddresses", []))
+        bcc = list(destination.get("BccAddresses", []))
+        if raw is not None and not (to or cc or bcc):
+            to = [f"{n} <{a}>" if n else a for n, a in getaddresses(raw.get_all("To", []))]
+            cc = [f"{n} <{a}>" if n else a for n, a in getaddresses(raw.get_all("Cc", []))]
+            bcc = [f"{n} <{a}>" if n else a for n, a in getaddresses(raw.get_all("Bcc", []))]
+        recipients = _addresses(to + cc + bcc)
+        if not recipients:
+            raise BadRequestException("At least one recipient address is required.")
+        if len(recipients) > MAX_RECIPIENTS:
+            raise BadRequestException(f"Recipient count exceeds {MAX_RECIPIENTS}.")
+        reply_to = request.get("ReplyToAddresses", [])
+        _addresses(reply_to)
+
+        tags = request.get("EmailTags")
+        if tags is None:
+            # Header tags count only when the call names none (SES developer guide).
+            tags = [{"Name": name, "Value": value} for name, value in header_tags]
+        check_tags(tags)
+        configuration_set = self._configuration_set(
+            request.get("ConfigurationSetName") or header_set, identity, sender
+        )
+
+        message_id = mime.new_message_id(datetime.fromtimestamp(now, UTC), ctx.region)
+        mail_domain = domain_of(sender)
+        if raw is not None:
+            message = raw
+            mime.ensure_headers(
+                message,
+                message_id=message_id,
+                mail_domain=mail_domain,
+                date=datetime.fromtimestamp(now, UTC),
+            )
+        else:
+            try:
+                message = mime.build_simple(
+                    content["Simple"],
+                    from_address=str(sender_value),
+                    to=to,
+                    cc=cc,
+                    reply_to=reply_to,
+                    message_id=message_id,
+                    mail_domain=mail_domain,
+                    date=datetime.fromtimestamp(now, UTC),
+                )
+            except ValueError as problem:
+                raise BadRequestException(str(problem)) from None
+        links = self._track(configuration_set, request, message, message_id)
+        size = mime.size(message)
+        if size > MAX_MESSAGE_BYTES:
+            raise MessageRejected("Message length is more than 40 megabytes.")
+
+        set_name = configuration_set.name if configuration_set else None
+        auto_tags: dict[str, list[str]] = {
+            "ses:operation": ["SendEmail"],
+            "ses:source-ip": [ctx.source_ip],
+            "ses:from-domain": [domain_of(sender)],
+            "ses:caller-identity": [ctx.access_key_id],
+        }
+        if set_name:
+            auto_tags["ses:configuration-set"] = [set_name]
+        for tag in tags:
+            auto_tags.setdefault(tag["Name"], []).append(tag["Value"])
+        headers, truncated = submitted or mime.header_list(message)
+        mail = records.mail_object(
+            message_id=message_id,
+            timestamp=now,
+            source=str(sender_value),
+            source_arn=ctx.arn(f"identity/{identity.name}"),
+            account_id=ctx.account_id,
+            destination=recipients,
+            headers=headers,
+            headers_truncated=truncated,
+            common_headers=mime.common_headers(message, message_id=message_id),
+            tags=auto_tags,
+        )
+        envelope_from = request.get("FeedbackForwardingEmailAddress") or sender
+        stored = Message(
+            message_id,
+            now,
+            set_name,
+            envelope_from,
+            recipients,
+            mail,
+            message.as_bytes(),
+            [{"url": link.url, "tags": link.tags} for link in links],
+        )
+        self.store.accept_message(
+            stored, [records.send(mail, happened=now, configuration_set=set_name)], due=now
+        )
+        self.on_queued()
+        return {"MessageId": message_id}
+
+    def _track(
+        self,
+        configuration_set: ConfigurationSet | None,
+        request: dict[str, Any],
+        message: EmailMessage,
+        message_id: str,
+    ) -> list[tracking.Link]:
+        """Rewrite the HTML parts as the set's tracking asks; the links now tracked."""
+        if configuration_set is None:
+            return []
+        destinations = self.store.list_event_destinations(configuration_set.name) or []
+        decision = decide(
+            configuration_set.options,
+            [d.definition for d in destinations],
+            request.get("ConfigurationOverrides", {}).get("Tracking"),
+            default_host=self.tracking_host,
+            default_host_is_listener=self.tracking_host_is_listener,
+        )
+        if decision is None:
+            return []
+        keyring = self.keys.keyring()
+        click_url = decision.click_url(keyring, message_id) if decision.clicks else None
+        open_url = decision.pixel_url(keyring, message_id) if decision.opens else None
+        links: list[tracking.Link] = []
+
+        def rewrite(html: str) -> str:
+            # Link indexes run on across HTML parts, so every link of the message is unique.
+            done = tracking.rewrite(
+                html,
+                click_url=None if click_url is None else _offset(click_url, len(links)),
+                open_url=open_url,
+            )
+            links.extend(_shifted(done.links, len(links)))
+            return done.html
+
+        mime.transform_html(message, rewrite)
+        return links
+
+
+def _offset(
+    click_url: Callable[[tracking.Link], str], start: int
+) -> Callable[[tracking.Link], str]:
+    return lambda link: click_url(tracking.Link(link.index + start, link.url, link.tags))
+
+
+def _shifted(links: list[tracking.Link], start: int) -> list[tracking.Link]:
+    return [tracking.Link(link.index + start, link.url, link.tags) for link in links]

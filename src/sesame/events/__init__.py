@@ -1,0 +1,1 @@
+"""SES event records: built, stored, later published (see README.md)."""

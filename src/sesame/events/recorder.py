@@ -1,0 +1,135 @@
+"""Open and Click events, written in batches off the request path.
+
+A pixel or a redirect must never wait on the database (nor fail because of
+it): the tracking endpoint hands each hit to `record()`, which only appends to
+an in-memory buffer. `run()` writes the buffer every `flush_seconds` (and on
+shutdown), looking up each message's `mail` object once per batch. The buffer
+is bounded; hits beyond it are counted and logged, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+from sesame.events import records
+from sesame.store.base import Event, Store
+
+log = logging.getLogger("sesame.tracking")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    #: "Open" or "Click".
+    kind: str
+    message_id: str
+    happened: float
+    ip_address: str
+    user_agent: str
+    #: Clicks only: the link's index in the message and its target.
+    index: int = -1
+    url: str = ""
+
+
+class EngagementRecorder:
+    def __init__(
+        self,
+        store: Store,
+        executor: Executor,
+        *,
+        flush_seconds: float = 1.0,
+        max_pending: int = 100_000,
+        on_written: Callable[[list[Event]], None] = lambda events: None,
+    ) -> None:
+        self.store = store
+        self.executor = executor
+        self.flush_seconds = flush_seconds
+        self.max_pending = max_pending
+        self.on_written = on_written
+        self.pending: deque[Hit] = deque()
+        self.overflowed = 0
+        self._stopping = False
+        self._wake = asyncio.Event()
+
+    def record(self, hit: Hit) -> None:
+        if len(self.pending) >= self.max_pending:
+            self.overflowed += 1
+            if self.overflowed == 1 or self.overflowed % 1000 == 0:
+                log.warning("tracking buffer full: %d hits not recorded so far", self.overflowed)
+            return
+        self.pending.append(hit)
+
+    async def run(self) -> None:
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.flush_seconds)
+            await self.flush()
+        await self.flush()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def flush(self) -> int:
+        """Write what is buffered now; the number of events written."""
+        if not self.pending:
+            return 0
+        batch = list(self.pending)
+        self.pending.clear()
+        loop = asyncio.get_running_loop()
+        try:
+            events = await loop.run_in_executor(self.executor, self._write, batch)
+        except Exception:
+            # The database is away: put the hits back (bounded) and try next time.
+            log.exception("could not record %d tracking hits; retrying", len(batch))
+            for hit in reversed(batch):
+                if len(self.pending) < self.max_pending:
+                    self.pending.appendleft(hit)
+                else:
+                    self.overflowed += 1
+            return 0
+        self.on_written(events)
+        return len(events)
+
+    def _write(self, batch: list[Hit]) -> list[Event]:
+        facts: dict[str, tuple[dict[str, Any], str | None, list[Any]] | None] = {}
+        events: list[Event] = []
+        for hit in batch:
+            if hit.message_id not in facts:
+                facts[hit.message_id] = self.store.message_facts(hit.message_id)
+            found = facts[hit.message_id]
+            if found is None:
+                continue  # signed by us, but the message is gone (deleted mailbox)
+            mail, configuration_set, links = found
+            if hit.kind == "Open":
+                events.append(
+                    records.open_(
+                        mail,
+                        happened=hit.happened,
+                        ip_address=hit.ip_address,
+                        user_agent=hit.user_agent,
+                        configuration_set=configuration_set,
+                    )
+                )
+            else:
+                tags = links[hit.index]["tags"] if 0 <= hit.index < len(links) else {}
+                events.append(
+                    records.click(
+                        mail,
+                        happened=hit.happened,
+                        ip_address=hit.ip_address,
+                        user_agent=hit.user_agent,
+                        link=hit.url,
+                        link_tags=tags,
+                        configuration_set=configuration_set,
+                    )
+                )
+        if events:
+            self.store.add_events(events)
+        return events

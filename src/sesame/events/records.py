@@ -1,0 +1,190 @@
+"""The SES event records, field for field (ses-spec.md §5.6; SES developer guide,
+"Contents of event data that Amazon SES publishes").
+
+Every record is `{"eventType": ..., "mail": {...}, "<type>": {...}}`. The `mail`
+object is built once when a message is accepted and stored with it, so Open and
+Click events days later carry exactly what the Send event carried. Timestamps
+are ISO 8601 with milliseconds and `Z`, as SES writes them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sesame.store.base import Event
+
+#: The `reportingMTA` SES names in delivery and bounce records; ours is Sesame.
+REPORTING_MTA = "dns; sesame.local"
+
+
+def iso(moment: float) -> str:
+    """`2017-08-09T21:59:49.927Z`."""
+    stamp = datetime.fromtimestamp(moment, UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+
+
+def mail_object(
+    *,
+    message_id: str,
+    timestamp: float,
+    source: str,
+    source_arn: str,
+    account_id: str,
+    destination: Sequence[str],
+    headers: list[dict[str, str]],
+    headers_truncated: bool,
+    common_headers: Mapping[str, Any],
+    tags: Mapping[str, list[str]],
+) -> dict[str, Any]:
+    return {
+        "timestamp": iso(timestamp),
+        "source": source,
+        "sourceArn": source_arn,
+        "sendingAccountId": account_id,
+        "messageId": message_id,
+        "destination": list(destination),
+        "headersTruncated": headers_truncated,
+        "headers": headers,
+        "commonHeaders": dict(common_headers),
+        "tags": {name: list(values) for name, values in tags.items()},
+    }
+
+
+def event(
+    mail: Mapping[str, Any],
+    event_type: str,
+    detail_key: str,
+    detail: Mapping[str, Any],
+    *,
+    happened: float,
+    configuration_set: str | None,
+) -> Event:
+    """A stored Event whose record is `{"eventType", "mail", detail_key: detail}`."""
+    record = {"eventType": event_type, "mail": dict(mail), detail_key: dict(detail)}
+    return Event(
+        str(uuid.uuid4()), mail["messageId"], event_type, happened, configuration_set, record
+    )
+
+
+def send(mail: Mapping[str, Any], *, happened: float, configuration_set: str | None) -> Event:
+    return event(mail, "Send", "send", {}, happened=happened, configuration_set=configuration_set)
+
+
+def delivery(
+    mail: Mapping[str, Any],
+    *,
+    happened: float,
+    accepted: float,
+    recipients: Sequence[str],
+    smtp_response: str,
+    configuration_set: str | None,
+) -> Event:
+    detail = {
+        "timestamp": iso(happened),
+        "processingTimeMillis": max(0, round((happened - accepted) * 1000)),
+        "recipients": list(recipients),
+        "smtpResponse": smtp_response,
+        "reportingMTA": REPORTING_MTA,
+    }
+    return event(
+        mail, "Delivery", "delivery", detail, happened=happened, configuration_set=configuration_set
+    )
+
+
+def bounce(
+    mail: Mapping[str, Any],
+    *,
+    happened: float,
+    bounce_type: str,
+    bounce_sub_type: str,
+    recipients: Sequence[tuple[str, str, str]],
+    configuration_set: str | None,
+) -> Event:
+    """`recipients`: (address, status like 5.1.1, diagnostic code like `smtp; 550 ...`)."""
+    detail = {
+        "bounceType": bounce_type,
+        "bounceSubType": bounce_sub_type,
+        "bouncedRecipients": [
+            {
+                "emailAddress": address,
+                "action": "failed",
+                "status": status,
+                "diagnosticCode": diagnostic,
+            }
+            for address, status, diagnostic in recipients
+        ],
+        "timestamp": iso(happened),
+        "feedbackId": f"{mail['messageId']}-{uuid.uuid4()}",
+        "reportingMTA": REPORTING_MTA,
+    }
+    return event(
+        mail, "Bounce", "bounce", detail, happened=happened, configuration_set=configuration_set
+    )
+
+
+def delivery_delay(
+    mail: Mapping[str, Any],
+    *,
+    happened: float,
+    expires: float,
+    recipients: Sequence[tuple[str, str, str]],
+    configuration_set: str | None,
+) -> Event:
+    detail = {
+        "timestamp": iso(happened),
+        "delayType": "TransientCommunicationFailure",
+        "expirationTime": iso(expires),
+        "reportingMTA": REPORTING_MTA,
+        "delayedRecipients": [
+            {"emailAddress": address, "status": status, "diagnosticCode": diagnostic}
+            for address, status, diagnostic in recipients
+        ],
+    }
+    return event(
+        mail,
+        "DeliveryDelay",
+        "deliveryDelay",
+        detail,
+        happened=happened,
+        configuration_set=configuration_set,
+    )
+
+
+def open_(
+    mail: Mapping[str, Any],
+    *,
+    happened: float,
+    ip_address: str,
+    user_agent: str,
+    configuration_set: str | None,
+) -> Event:
+    detail = {"ipAddress": ip_address, "timestamp": iso(happened), "userAgent": user_agent}
+    return event(
+        mail, "Open", "open", detail, happened=happened, configuration_set=configuration_set
+    )
+
+
+def click(
+    mail: Mapping[str, Any],
+    *,
+    happened: float,
+    ip_address: str,
+    user_agent: str,
+    link: str,
+    link_tags: Mapping[str, list[str]],
+    configuration_set: str | None,
+) -> Event:
+    detail: dict[str, Any] = {
+        "ipAddress": ip_address,
+        "link": link,
+        "timestamp": iso(happened),
+        "userAgent": user_agent,
+    }
+    if link_tags:
+        detail["linkTags"] = {key: list(values) for key, values in link_tags.items()}
+    return event(
+        mail, "Click", "click", detail, happened=happened, configuration_set=configuration_set
+    )

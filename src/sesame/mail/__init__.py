@@ -1,0 +1,1 @@
+"""Mail: pure functions that build, render and instrument messages (no I/O)."""

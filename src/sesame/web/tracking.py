@@ -1,0 +1,130 @@
+"""The tracking endpoint: the open pixel and the click redirect.
+
+Routes on the path, not the Host, because a custom tracking domain reaches us
+unchanged through a CDN or reverse proxy. A token that does not verify is a
+404 and never a redirect: the signature covers the exact target, so Sesame is
+never an open redirector. Recording is handed to the EngagementRecorder and
+never delays or breaks the answer.
+
+Request headers over 8192 bytes in all are refused with 400, as SES's tracking
+servers do (SES developer guide, custom tracking domains).
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import time
+from collections.abc import Sequence
+
+from sesame.events.recorder import EngagementRecorder, Hit
+from sesame.keys import Keys
+from sesame.mail.tokens import read_click, read_open
+from sesame.web.asgi import Receive, Scope, Send
+
+#: A 1×1 transparent GIF89a (43 bytes).
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+MAX_HEADER_BYTES = 8192
+_NO_CACHE = (b"cache-control", b"no-store, no-cache, must-revalidate, max-age=0")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def is_tracking_path(path: str) -> bool:
+    return path.startswith(("/I0/", "/L0/"))
+
+
+class TrackingEndpoint:
+    def __init__(
+        self,
+        keys: Keys,
+        recorder: EngagementRecorder,
+        *,
+        trusted_proxies: Sequence[Network] = (),
+    ) -> None:
+        self.keys = keys
+        self.recorder = recorder
+        self.trusted_proxies = tuple(trusted_proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = scope.get("headers", [])
+        if sum(len(name) + len(value) + 4 for name, value in headers) > MAX_HEADER_BYTES:
+            await _answer(send, 400, [(b"content-type", b"text/plain")], b"Bad Request")
+            return
+        path = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0]
+        if path.startswith("/I0/"):
+            message_id = read_open(self.keys.keyring(), path)
+            if message_id is None:
+                message_id = read_open(self.keys.reload(), path)
+            if message_id is None:
+                await _not_found(send)
+                return
+            self._record(scope, Hit("Open", message_id, time.time(), *self._who(scope)))
+            await _answer(
+                send,
+                200,
+                [(b"content-type", b"image/gif"), _NO_CACHE, (b"pragma", b"no-cache")],
+                PIXEL,
+            )
+            return
+        click = read_click(self.keys.keyring(), path)
+        if click is None:
+            click = read_click(self.keys.reload(), path)
+        if click is None:
+            await _not_found(send)
+            return
+        ip, agent = self._who(scope)
+        self._record(
+            scope, Hit("Click", click.message_id, time.time(), ip, agent, click.index, click.url)
+        )
+        await _answer(
+            send,
+            302,
+            [(b"location", click.url.encode("utf-8")), _NO_CACHE, (b"content-type", b"text/plain")],
+            b"",
+        )
+
+    def _record(self, scope: Scope, hit: Hit) -> None:
+        self.recorder.record(hit)
+
+    def _who(self, scope: Scope) -> tuple[str, str]:
+        """(client IP, User-Agent); X-Forwarded-For counts only from trusted proxies."""
+        client = scope.get("client")
+        peer = client[0] if client else ""
+        agent = ""
+        forwarded = ""
+        for name, value in scope.get("headers", []):
+            if name == b"user-agent":
+                agent = value.decode("latin-1")
+            elif name == b"x-forwarded-for":
+                forwarded = (
+                    f"{forwarded},{value.decode('latin-1')}"
+                    if forwarded
+                    else value.decode("latin-1")
+                )
+        return self._client_ip(peer, forwarded), agent
+
+    def _client_ip(self, peer: str, forwarded: str) -> str:
+        # Walk the chain from the nearest hop outwards while each hop is a proxy we
+        # trust; the first untrusted address is the client.
+        chain = [peer] + [part.strip() for part in reversed(forwarded.split(",")) if part.strip()]
+        for index, address in enumerate(chain):
+            if not self._trusted(address) or index == len(chain) - 1:
+                return address
+        return peer
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted_proxies)
+
+
+async def _not_found(send: Send) -> None:
+    await _answer(send, 404, [(b"content-type", b"text/plain"), _NO_CACHE], b"Not Found")
+
+
+async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

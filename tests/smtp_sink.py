@@ -1,0 +1,84 @@
+"""A real SMTP server (aiosmtpd) that tests deliver to, and wait on.
+
+Each received message lands in a queue, so a test waits for mail the way a
+person would: until it arrives, with a deadline, never by sleeping. A test can
+script the replies (`replies`): each RCPT TO address may get a 4xx or 5xx.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from harness import free_port
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+    def message(self) -> EmailMessage:
+        parsed = message_from_bytes(self.data, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+@dataclass
+class _Handler:
+    inbox: queue.Queue[Received] = field(default_factory=queue.Queue)
+    #: address -> list of replies to give to RCPT TO for it, used up in order.
+    replies: dict[str, list[str]] = field(default_factory=dict)
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        scripted = self.replies.get(address)
+        if scripted:
+            return scripted.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: Any
+    ) -> str:
+        self.inbox.put(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 2.0.0 Ok: queued by the test sink"
+
+
+class SmtpSink:
+    def __init__(self) -> None:
+        self.handler = _Handler()
+        self.port = free_port()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def reply(self, address: str, *replies: str) -> None:
+        self.handler.replies[address] = list(replies)
+
+    def next(self, timeout: float = 30.0) -> Received:
+        """The next message received; fails the test after `timeout` seconds."""
+        return self.handler.inbox.get(timeout=timeout)
+
+    def drain(self) -> Iterator[Received]:
+        while True:
+            try:
+                yield self.handler.inbox.get_nowait()
+            except queue.Empty:
+                return

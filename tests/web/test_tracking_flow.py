@@ -1,0 +1,189 @@
+"""The whole point: tracking options change what is sent and what is served.
+
+A boto3 script sets up a domain, a configuration set with tracking options and
+an OPEN/CLICK destination, sends HTML, reads the delivered copy from a real
+SMTP server, follows the click link with the custom domain as the Host, loads
+the pixel, and finds the Open and Click events.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from harness import RunningSesame, start_sesame
+from smtp_sink import SmtpSink
+
+HTML = (
+    '<html><body><p>Hi <a href="https://example.org/a?x=1&amp;y=2">one</a> '
+    "<a href='http://example.org/b' ses:tags=\"campaign:spring;\">two</a> "
+    '<a ses:no-track href="https://example.org/c">three</a> '
+    '<a href="mailto:x@example.org">mail</a></p></body></html>'
+)
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[SmtpSink]:
+    running = SmtpSink()
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def server(sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSesame]:
+    running = start_sesame(tmp_path_factory.mktemp("tracking"), smtp_relay=sink.address)
+    yield running
+    running.stop()
+
+
+def get(server: RunningSesame, url: str, *, host: str | None = None) -> http.client.HTTPResponse:
+    """GET a tracking URL from Sesame itself, presenting the URL's own host as Host."""
+    parts = urlsplit(url)
+    target = urlsplit(server.url)
+    connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=30)
+    connection.request(
+        "GET", parts.path, headers={"Host": host or parts.netloc, "User-Agent": "test-agent/1.0"}
+    )
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
+def set_up(client: Any, name: str, policy: str | None) -> str:
+    domain = f"{name}.example.com"
+    client.create_email_identity(EmailIdentity=domain)
+    tracking = {"CustomRedirectDomain": f"track.{domain}"}
+    if policy:
+        tracking["HttpsPolicy"] = policy
+    client.create_configuration_set(ConfigurationSetName=name, TrackingOptions=tracking)
+    client.create_configuration_set_event_destination(
+        ConfigurationSetName=name,
+        EventDestinationName="engagement",
+        EventDestination={
+            "Enabled": True,
+            "MatchingEventTypes": ["SEND", "DELIVERY", "OPEN", "CLICK"],
+            "SnsDestination": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:engagement"},
+        },
+    )
+    return domain
+
+
+def send(client: Any, domain: str, name: str) -> str:
+    answer = client.send_email(
+        FromEmailAddress=f"news@{domain}",
+        Destination={"ToAddresses": ["reader@example.org"]},
+        Content={
+            "Simple": {
+                "Subject": {"Data": "Tracked"},
+                "Body": {"Text": {"Data": "see https://example.org/a"}, "Html": {"Data": HTML}},
+            }
+        },
+        ConfigurationSetName=name,
+    )
+    return str(answer["MessageId"])
+
+
+@pytest.mark.parametrize(
+    ("policy", "pixel_scheme", "schemes"),
+    [
+        (None, "http", ["https", "http"]),
+        ("OPTIONAL", "http", ["https", "http"]),
+        ("REQUIRE", "https", ["https", "https"]),
+        ("REQUIRE_OPEN_ONLY", "https", ["https", "http"]),
+    ],
+)
+def test_tracking_end_to_end(
+    server: RunningSesame,
+    sink: SmtpSink,
+    unique: str,
+    policy: str | None,
+    pixel_scheme: str,
+    schemes: list[str],
+) -> None:
+    client = server.client()
+    domain = set_up(client, unique, policy)
+    message_id = send(client, domain, unique)
+    mail = sink.next().message()
+    html_part = mail.get_body(preferencelist=("html",))
+    text_part = mail.get_body(preferencelist=("plain",))
+    assert html_part is not None and text_part is not None
+    html = html_part.get_content()
+    assert text_part.get_content().strip() == "see https://example.org/a"
+
+    links = re.findall(r"href=[\"']([^\"']+)[\"']", html)
+    tracked = [link for link in links if f"track.{domain}" in link]
+    assert [urlsplit(link).scheme for link in tracked] == schemes
+    assert all(urlsplit(link).path.startswith("/L0/") for link in tracked)
+    assert 'href="https://example.org/c"' in html and "ses:no-track" not in html
+    assert "ses:tags" not in html and 'href="mailto:x@example.org"' in html
+    [pixel] = re.findall(r"<img[^>]+src=\"([^\"]+)\"", html)
+    assert urlsplit(pixel).scheme == pixel_scheme and urlsplit(pixel).path.startswith("/I0/")
+    assert html.index(pixel) < html.index("</body>")
+
+    first = get(server, tracked[0])
+    assert first.status == 302
+    assert first.getheader("Location") == "https://example.org/a?x=1&y=2"
+    second = get(server, tracked[1])
+    assert second.getheader("Location") == "http://example.org/b"
+    image = get(server, pixel)
+    assert image.status == 200 and image.getheader("Content-Type") == "image/gif"
+
+    events = server.events(message_id, "Send", "Delivery", "Open", "Click")
+    clicks = [e.record for e in events if e.event_type == "Click"]
+    opens = [e.record for e in events if e.event_type == "Open"]
+    assert len(clicks) == 2 and len(opens) == 1
+    by_link = {click["click"]["link"]: click["click"] for click in clicks}
+    assert by_link["http://example.org/b"]["linkTags"] == {"campaign": ["spring"]}
+    assert "linkTags" not in by_link["https://example.org/a?x=1&y=2"]
+    assert opens[0]["open"]["userAgent"] == "test-agent/1.0"
+    assert opens[0]["open"]["ipAddress"] == "127.0.0.1"
+    assert opens[0]["mail"]["messageId"] == message_id
+    assert opens[0]["mail"]["tags"]["ses:configuration-set"] == [unique]
+
+
+def test_a_tampered_link_is_404_and_never_redirects(
+    server: RunningSesame, sink: SmtpSink, unique: str
+) -> None:
+    client = server.client()
+    domain = set_up(client, unique, "REQUIRE")
+    send(client, domain, unique)
+    html = sink.next().message().get_body(preferencelist=("html",))
+    assert html is not None
+    link = re.findall(r"href=\"(https://track[^\"]+)\"", html.get_content())[0]
+    evil = link.replace("example.org", "evil.example")
+    assert evil != link
+    for url in (evil, link[:-3], link + "x", link.replace("/L0/", "/I0/")):
+        response = get(server, url)
+        assert response.status == 404
+        assert response.getheader("Location") is None
+
+
+def test_without_a_configuration_set_nothing_is_tracked(
+    server: RunningSesame, sink: SmtpSink, unique: str
+) -> None:
+    client = server.client()
+    domain = f"{unique}.example.com"
+    client.create_email_identity(EmailIdentity=domain)
+    client.send_email(
+        FromEmailAddress=f"news@{domain}",
+        Destination={"ToAddresses": ["reader@example.org"]},
+        Content={"Simple": {"Subject": {"Data": "x"}, "Body": {"Html": {"Data": HTML}}}},
+    )
+    html = sink.next().message().get_body(preferencelist=("html",))
+    assert html is not None
+    assert html.get_content().strip() == HTML
+
+
+def test_oversized_headers_are_refused(server: RunningSesame) -> None:
+    target = urlsplit(server.url)
+    connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=30)
+    connection.request("GET", "/I0/x/y", headers={"Cookie": "a" * 9000})
+    assert connection.getresponse().status == 400
+    connection.close()
