@@ -164,3 +164,62 @@ def test_coverage_command_prints_the_table() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.strip() == coverage_markdown()
+
+
+def test_the_tracking_port_serves_tracking_and_nothing_else(
+    tmp_path: Path, stop: list[subprocess.Popen[str]]
+) -> None:
+    import json
+    import re
+    import urllib.error
+    import urllib.request
+
+    api_port, tracking_port = str(free_port()), str(free_port())
+    process, lines = _serve(
+        tmp_path,
+        "--port",
+        api_port,
+        "--tracking-port",
+        tracking_port,
+        "--access-key-id",
+        "AKIATRACKINGPORTKEY1",
+        "--secret-access-key",
+        "t" * 40,
+    )
+    stop.append(process)
+    assert lines[-1].endswith(f"tracking also on port {tracking_port}"), lines
+    ses = boto3.client(
+        "sesv2",
+        endpoint_url=f"http://127.0.0.1:{api_port}",
+        region_name="us-east-1",
+        aws_access_key_id="AKIATRACKINGPORTKEY1",
+        aws_secret_access_key="t" * 40,
+    )
+    ses.create_email_identity(EmailIdentity="example.com")
+    ses.create_configuration_set(ConfigurationSetName="opens")
+    ses.create_configuration_set_event_destination(
+        ConfigurationSetName="opens",
+        EventDestinationName="d",
+        EventDestination={
+            "Enabled": True,
+            "MatchingEventTypes": ["OPEN"],
+            "SnsDestination": {"TopicArn": "arn:aws:sns:us-east-1:000000000000:t"},
+        },
+    )
+    message_id = ses.send_email(
+        FromEmailAddress="me@example.com",
+        Destination={"ToAddresses": ["you@example.org"]},
+        Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Html": {"Data": "<p>hi</p>"}}}},
+        ConfigurationSetName="opens",
+    )["MessageId"]
+    url = f"http://127.0.0.1:{api_port}/_aws/ses?id={message_id}"
+    with urllib.request.urlopen(url) as response:
+        html = json.load(response)["messages"][0]["Body"]["html_part"]
+    [pixel] = re.findall(r'src="([^"]+)"', html)
+    assert pixel.startswith(f"http://127.0.0.1:{tracking_port}/I0/")
+    with urllib.request.urlopen(pixel) as response:
+        assert response.headers["Content-Type"] == "image/gif"
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(f"http://127.0.0.1:{tracking_port}/v2/email/configuration-sets")
+    assert caught.value.code == 404
+    caught.value.close()

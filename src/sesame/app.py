@@ -33,7 +33,7 @@ from sesame.web.api import ApiEndpoint
 from sesame.web.asgi import Receive, Scope, Send
 from sesame.web.mailbox import PATH as MAILBOX_PATH
 from sesame.web.mailbox import MailboxEndpoint
-from sesame.web.tracking import TrackingEndpoint, is_tracking_path
+from sesame.web.tracking import TrackingEndpoint, is_tracking_path, not_found
 
 log = logging.getLogger("sesame")
 
@@ -86,6 +86,13 @@ class Sesame:
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
+    async def tracking_only(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app of the `--tracking-port` listener: tracking paths, and nothing else."""
+        if scope["type"] == "http" and is_tracking_path(scope["path"]):
+            await self.tracking(scope, receive, send)
+        elif scope["type"] == "http":
+            await not_found(send)
+
     def message_queued(self) -> None:
         """Called from a store thread after SendEmail commits: wake the worker."""
         self.feed.written()
@@ -97,10 +104,10 @@ class Sesame:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self._loop = asyncio.get_running_loop()
-                self._tasks = [
-                    asyncio.create_task(self.worker.run(), name="sesame-delivery"),
-                    asyncio.create_task(self.recorder.run(), name="sesame-recorder"),
-                ]
+                self._tasks = [asyncio.create_task(self.recorder.run(), name="sesame-recorder")]
+                if self.settings.deliver:
+                    delivery = asyncio.create_task(self.worker.run(), name="sesame-delivery")
+                    self._tasks.append(delivery)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.worker.stop()

@@ -17,9 +17,12 @@ def _settings_options(command: Any) -> Any:
     for flag, env, default, meta in reversed(option_fields()):
         kind: Any = meta.get("choices") and click.Choice(meta["choices"])
         if kind is None or kind is False:
-            kind = int if isinstance(default, int) else str
+            kind = meta.get("kind") or (int if isinstance(default, int) else str)
             if isinstance(default, Path):
                 kind = click.Path(path_type=Path)
+        if isinstance(default, bool):
+            name = flag.removeprefix("--")
+            flag, kind = f"--{name}/--no-{name}", bool
         command = click.option(
             flag,
             envvar=env,
@@ -42,7 +45,7 @@ def main() -> None:
 def serve(**options: Any) -> None:
     """Start the SES v2 API on --host:--port."""
     from sesame.app import build_app, resolve_credentials
-    from sesame.server import Server, serve_workers
+    from sesame.server import Server, serve_with_tracking, serve_workers
     from sesame.server import config as server_config
     from sesame.store import open_store
 
@@ -72,7 +75,15 @@ def serve(**options: Any) -> None:
     ready = f"Sesame is ready on {settings.endpoint_url}"
     if settings.workers == 1:
         app = build_app(settings)
-        Server(server_config(app, settings.host, settings.port), lambda: click.echo(ready)).run()
+        api_config = server_config(app, settings.host, settings.port)
+        if settings.tracking_port is None:
+            Server(api_config, lambda: click.echo(ready)).run()
+            return
+        tracking_config = server_config(
+            app.tracking_only, settings.host, settings.tracking_port, lifespan="off"
+        )
+        tracking_ready = f"{ready}; tracking also on port {settings.tracking_port}"
+        serve_with_tracking(api_config, tracking_config, lambda: click.echo(tracking_ready))
         return
     serve_workers(
         settings, credentials, lambda: click.echo(f"{ready} ({settings.workers} workers)")

@@ -71,10 +71,21 @@ class Settings:
         "Host[:port] of the default tracking host, for configuration sets without a "
         "CustomRedirectDomain (default: this listener's host:port, plain http).",
     )
+    tracking_port: int | None = _option(
+        None,
+        "Also serve the tracking endpoint (pixel and click redirects, nothing else) on this "
+        "port, so it can face the internet while the API stays private.",
+        kind=int,
+    )
     trusted_proxies: str = _option(
         "",
         "Comma-separated networks (e.g. 10.0.0.0/8) whose X-Forwarded-For header is "
         "believed when recording the IP address of opens and clicks.",
+    )
+    deliver: bool = _option(
+        True,
+        "Run the delivery worker inside this server (--no-deliver leaves delivery to "
+        "`sesame worker` processes on the same database).",
     )
     workers: int = _option(
         1,
@@ -95,6 +106,8 @@ class Settings:
             raise ValueError(f"--trusted-proxies: {problem}") from None
         if self.workers < 1:
             raise ValueError("--workers must be at least 1")
+        if self.tracking_port is not None and self.workers > 1:
+            raise ValueError("--tracking-port needs --workers 1 (one process per listener pair)")
         if not re.fullmatch(r"\d{12}", self.account_id):
             raise ValueError(f"--account-id must be 12 digits, not {self.account_id!r}")
         if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", self.region):
@@ -120,7 +133,10 @@ class Settings:
         """Host[:port] of the default tracking host."""
         if self.tracking_domain:
             return self.tracking_domain
-        return self.endpoint_url.removeprefix("http://")
+        listener = self.endpoint_url.removeprefix("http://")
+        if self.tracking_port is not None:
+            return f"{listener.rsplit(':', 1)[0]}:{self.tracking_port}"
+        return listener
 
     @property
     def endpoint_url(self) -> str:
@@ -145,7 +161,11 @@ def from_environment(environ: dict[str, str]) -> Settings:
         if raw is None:
             continue
         kind = type(f.default)
-        values[f.name] = int(raw) if kind is int else Path(raw) if f.name == "data_dir" else raw
+        numeric = kind is int or f.metadata.get("kind") is int
+        if kind is bool:
+            values[f.name] = raw.lower() in ("1", "true", "yes", "on")
+        else:
+            values[f.name] = int(raw) if numeric else Path(raw) if f.name == "data_dir" else raw
     return Settings(**values)
 
 

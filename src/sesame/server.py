@@ -34,17 +34,48 @@ class Server(uvicorn.Server):
 
 
 def config(app: ASGIApp | str, host: str, port: int, **extra: Any) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_level="warning",
-        server_header=False,
-        **extra,
-    )
+    options: dict[str, Any] = {
+        "http": "httptools",
+        # Said outright: uvicorn cannot tell from a bound method that it is ASGI 3.
+        "interface": "asgi3",
+        "lifespan": "on",
+        "access_log": False,
+        "log_level": "warning",
+        "server_header": False,
+        # Sesame decides itself whom to believe about X-Forwarded-For (--trusted-proxies).
+        "proxy_headers": False,
+    }
+    return uvicorn.Config(app, host=host, port=port, **(options | extra))
+
+
+def serve_with_tracking(
+    api: uvicorn.Config, tracking: uvicorn.Config, on_ready: Callable[[], None]
+) -> None:
+    """Run the API listener and the tracking-only listener in one event loop.
+
+    Each uvicorn server handles the shutdown signals; when either one stops, the
+    other is told to stop too. Only the API listener runs the app's lifespan.
+    """
+    import asyncio
+
+    first = Server(api)
+    second = Server(tracking)
+    ready = [first.ready, second.ready]
+
+    def maybe_ready() -> None:
+        if all(event.is_set() for event in ready):
+            on_ready()
+
+    first.on_ready = maybe_ready
+    second.on_ready = maybe_ready
+
+    async def run() -> None:
+        tasks = [asyncio.create_task(first.serve()), asyncio.create_task(second.serve())]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        first.should_exit = second.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(run())
 
 
 def serve_workers(

@@ -13,6 +13,7 @@ from sesame.store.base import (
     ConfigurationSet,
     Duplicate,
     EmailIdentity,
+    EmailTemplate,
     Event,
     EventDestination,
     LimitReached,
@@ -87,6 +88,14 @@ def test_update_replaces_and_removes_blocks(store: Store) -> None:
     assert record.options == {"TrackingOptions": {"CustomRedirectDomain": "x.example.com"}}
     assert record.tags == []
     assert not store.update_configuration_set("missing", options={"X": {}})
+
+
+def test_tracking_domains(store: Store) -> None:
+    store.create_configuration_set(cs("a"), limit=10)
+    store.create_configuration_set(
+        cs("b", TrackingOptions={"CustomRedirectDomain": "Track.Example.com"}), limit=10
+    )
+    assert store.tracking_domains() == {"track.example.com"}
 
 
 def test_concurrent_block_updates_lose_nothing(store: Store) -> None:
@@ -283,3 +292,50 @@ def test_signing_keys(store: Store) -> None:
     with pytest.raises(Duplicate):
         store.add_signing_key(SigningKey("k1", b"\x02" * 32, 3.0))
     assert [k.id for k in store.signing_keys()] == ["k1", "k2"]
+
+
+def template(name: str, subject: str = "Hi {{name}}", created: float = 1.5) -> EmailTemplate:
+    content = {"Subject": subject, "Text": "Dear {{name}}", "Html": "<p>Ünïcödé {{name}}</p>"}
+    return EmailTemplate(name, content, [{"Key": "team", "Value": "mail"}], created)
+
+
+def test_email_template_round_trip_duplicate_and_limit(store: Store) -> None:
+    store.create_email_template(template("welcome"), limit=2)
+    assert store.get_email_template("welcome") == template("welcome")
+    # Names are case-sensitive, as SES's are.
+    assert store.get_email_template("Welcome") is None
+    with pytest.raises(Duplicate):
+        store.create_email_template(template("welcome", "other"), limit=2)
+    store.create_email_template(template("Welcome"), limit=2)
+    with pytest.raises(LimitReached):
+        store.create_email_template(template("third"), limit=2)
+    assert store.get_email_template("third") is None
+    assert store.get_email_template("welcome") == template("welcome")
+
+
+def test_email_templates_are_listed_in_name_order_and_paged(store: Store) -> None:
+    for name in ["delta", "alpha", "Charlie", "bravo"]:
+        store.create_email_template(template(name), limit=10)
+    names = [t.name for t in store.list_email_templates(after=None, limit=10)]
+    assert names == ["Charlie", "alpha", "bravo", "delta"]
+    page = store.list_email_templates(after="alpha", limit=2)
+    assert page == [template("bravo"), template("delta")]
+    assert store.list_email_templates(after="delta", limit=2) == []
+
+
+def test_email_template_update_replaces_content_only(store: Store) -> None:
+    store.create_email_template(template("t", created=7.0), limit=10)
+    assert store.update_email_template("t", {"Subject": "New {{x}}"})
+    assert store.get_email_template("t") == EmailTemplate(
+        "t", {"Subject": "New {{x}}"}, [{"Key": "team", "Value": "mail"}], 7.0
+    )
+    assert not store.update_email_template("missing", {"Subject": "x"})
+
+
+def test_email_template_delete(store: Store) -> None:
+    store.create_email_template(template("t"), limit=10)
+    assert store.delete_email_template("t")
+    assert not store.delete_email_template("t")
+    assert store.get_email_template("t") is None
+    # The name is free again.
+    store.create_email_template(template("t"), limit=10)

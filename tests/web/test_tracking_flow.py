@@ -37,19 +37,26 @@ def sink() -> Iterator[SmtpSink]:
 
 @pytest.fixture(scope="module")
 def server(sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSesame]:
-    running = start_sesame(tmp_path_factory.mktemp("tracking"), smtp_relay=sink.address)
+    running = start_sesame(
+        tmp_path_factory.mktemp("tracking"),
+        smtp_relay=sink.address,
+        trusted_proxies="127.0.0.0/8, 10.0.0.0/8",
+    )
     yield running
     running.stop()
 
 
-def get(server: RunningSesame, url: str, *, host: str | None = None) -> http.client.HTTPResponse:
+def get(
+    server: RunningSesame, url: str, *, forwarded_for: str | None = None
+) -> http.client.HTTPResponse:
     """GET a tracking URL from Sesame itself, presenting the URL's own host as Host."""
     parts = urlsplit(url)
     target = urlsplit(server.url)
     connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=30)
-    connection.request(
-        "GET", parts.path, headers={"Host": host or parts.netloc, "User-Agent": "test-agent/1.0"}
-    )
+    headers = {"Host": parts.netloc, "User-Agent": "test-agent/1.0"}
+    if forwarded_for is not None:
+        headers["X-Forwarded-For"] = forwarded_for
+    connection.request("GET", parts.path, headers=headers)
     response = connection.getresponse()
     response.read()
     connection.close()
@@ -187,3 +194,61 @@ def test_oversized_headers_are_refused(server: RunningSesame) -> None:
     connection.request("GET", "/I0/x/y", headers={"Cookie": "a" * 9000})
     assert connection.getresponse().status == 400
     connection.close()
+
+
+def tracked_links(sink: SmtpSink, domain: str) -> tuple[list[str], str]:
+    html = sink.next().message().get_body(preferencelist=("html",))
+    assert html is not None
+    content = html.get_content()
+    links = re.findall(rf"href=\"(https?://track\.{re.escape(domain)}[^\"]+)\"", content)
+    [pixel] = re.findall(r"<img[^>]+src=\"([^\"]+)\"", content)
+    return links, pixel
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies(
+    server: RunningSesame, sink: SmtpSink, unique: str
+) -> None:
+    client = server.client()
+    domain = set_up(client, unique, None)
+    message_id = send(client, domain, unique)
+    links, pixel = tracked_links(sink, domain)
+    # 127.0.0.1 is trusted, and so is 10.1.2.3; the client is the first untrusted hop.
+    get(server, pixel, forwarded_for="198.51.100.7, 203.0.113.9, 10.1.2.3")
+    opened = server.events(message_id, "Open")
+    [record] = [e.record for e in opened if e.event_type == "Open"]
+    assert record["open"]["ipAddress"] == "203.0.113.9"
+
+
+def test_forwarded_for_from_an_untrusted_peer_is_ignored(
+    sesame: RunningSesame, unique: str
+) -> None:
+    client = sesame.client()
+    domain = set_up(client, unique, None)
+    message_id = send(client, domain, unique)
+    stored = sesame.app.store.get_message(message_id)
+    assert stored is not None
+    [pixel] = re.findall(rb'<img[^>]+src="([^"]+)"', stored.content)
+    get(sesame, pixel.decode(), forwarded_for="203.0.113.9")
+    evs = sesame.events(message_id, "Open")
+    [record] = [e.record for e in evs if e.event_type == "Open"]
+    assert record["open"]["ipAddress"] == "127.0.0.1"
+
+
+def test_links_keep_working_after_a_key_rotation(
+    server: RunningSesame, sink: SmtpSink, unique: str
+) -> None:
+    from sesame.keys import new_key
+
+    client = server.client()
+    domain = set_up(client, unique, None)
+    send(client, domain, unique)
+    old_links, _ = tracked_links(sink, domain)
+    key = new_key(server.app.store)
+    server.app.tracking.keys.reload(at_most_every=0)
+    send(client, domain, unique)
+    new_links, _ = tracked_links(sink, domain)
+    assert f"/{key.id}." in new_links[0] and f"/{key.id}." not in old_links[0]
+    for link in (old_links[0], new_links[0]):
+        response = get(server, link)
+        assert response.status == 302
+        assert response.getheader("Location") == "https://example.org/a?x=1&y=2"

@@ -16,6 +16,7 @@ from sesame.api.dispatch import Handler, build_table
 from sesame.api.identities import IdentitiesProvider
 from sesame.api.sending import SendingProvider
 from sesame.api.tags import TagsProvider
+from sesame.api.templates import TemplatesProvider
 from sesame.keys import Keys
 from sesame.store.base import Store
 
@@ -36,6 +37,7 @@ def dispatch_table(
             EventDestinationsProvider(store),
             IdentitiesProvider(store, identity_verification),
             TagsProvider(store),
+            TemplatesProvider(store),
             SendingProvider(
                 store,
                 keys,

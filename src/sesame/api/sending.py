@@ -1,4 +1,4 @@
-"""SendEmail: check, build, track, and queue — committed before we answer.
+"""SendEmail and SendBulkEmail: check, build, track, and queue — committed before we answer.
 
 The order of checks follows SES: the content must be one of Simple, Raw or
 Template; the sender must be a verified identity (the address, or its domain);
@@ -12,13 +12,59 @@ The message is built with the stdlib `email` package, tracked (links rewritten,
 pixel added) when its configuration set asks for it, and stored together with
 its outbound-queue row and its Send event in one transaction. Only then does
 the caller get its MessageId (architecture decision 5).
+
+Template content (templates.py chooses and renders the template): the template
+must exist (NotFoundException) and TemplateData must be a JSON object (400);
+the rendered subject, text and HTML, with the Template's Headers and
+Attachments, are built like Simple content. A template the data does not fit (a
+missing attribute, a missing partial) is SES's Rendering Failure: SES renders
+after it accepts the call, so the call still answers a MessageId, but nothing
+is stored, queued or sent. A `Rendering Failure` event is stored instead (detail
+`failure`: `templateName`, `errorMessage`; `templateName` is "" for inline
+content; the `mail` object has no `headers` or `commonHeaders`, as in SES's
+example record) and the event feed is told. That is the only event of such a
+message: there is no Send event, since nothing was sent.
+
+SendBulkEmail sends one message per entry, each through `_send`, the path of
+SendEmail with all its checks; `ses:operation` is `SendBulkEmail`. What the
+entries share is checked once, first, and fails the whole call with a modelled
+error, as SES does: DefaultContent holds a Template, there are 1 to 50 entries,
+the template exists (NotFoundException), the default TemplateData, the
+DefaultEmailTags and the ReplyToAddresses are valid (BadRequestException), the
+sender is verified (MessageRejected), the configuration set exists and may send
+(NotFoundException, SendingPausedException). Then, for each entry:
+
+- data: ReplacementTemplateData's top-level members over the default
+  TemplateData's (a shallow merge: a replaced member is replaced whole);
+- tags: DefaultEmailTags, a ReplacementTag replacing the default of its name;
+- headers: the Template's Headers, a ReplacementHeader replacing the value of a
+  header of the same name (case-insensitive) where it stands, or added at the
+  end (API reference, BulkEmailEntry.ReplacementHeaders).
+
+Each entry gets one BulkEmailEntryResult, in order, and one entry's failure
+never stops the others (those already accepted stay accepted). A failed entry
+has a Status and an Error and no MessageId; the Status follows the error an
+entry of its own would have raised as SendEmail: BadRequestException →
+INVALID_PARAMETER, MessageRejected → MESSAGE_REJECTED, NotFoundException →
+CONFIGURATION_SET_NOT_FOUND (the template was found once for the whole call, so
+only the set can have gone), SendingPausedException →
+CONFIGURATION_SET_SENDING_PAUSED, MailFromDomainNotVerifiedException →
+MAIL_FROM_DOMAIN_NOT_VERIFIED, AccountSuspendedException → ACCOUNT_SUSPENDED,
+TooManyRequestsException → ACCOUNT_THROTTLED, LimitExceededException →
+ACCOUNT_DAILY_QUOTA_EXCEEDED, any other error → FAILED (an unexpected one is
+logged with its traceback and answered "An internal error occurred."). An entry
+whose rendering fails is SUCCESS with a MessageId, exactly as SendEmail answers
+it: SES accepted the entry, and its Rendering Failure event tells the rest.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
@@ -28,18 +74,29 @@ from sesame.api.context import RequestContext
 from sesame.api.dispatch import handles
 from sesame.api.engagement import decide
 from sesame.api.names import configuration_set_missing, domain_of, is_email_address
+from sesame.api.templates import Chosen, choose, render_simple, template_data
 from sesame.events import records
 from sesame.keys import Keys
 from sesame.mail import mime, tracking
+from sesame.mail.render import RenderingError
 from sesame.protocol.errors import (
+    AccountSuspendedException,
     BadRequestException,
+    LimitExceededException,
+    MailFromDomainNotVerifiedException,
     MessageRejected,
-    NotImplementedOperation,
+    NotFoundException,
     SendingPausedException,
+    ServiceError,
+    TooManyRequestsException,
 )
 from sesame.store.base import ConfigurationSet, EmailIdentity, Message, Store
 
+log = logging.getLogger("sesame.sending")
+
 MAX_RECIPIENTS = 50
+#: SendBulkEmail takes at most 50 entries (SES developer guide, bulk sending).
+MAX_BULK_ENTRIES = 50
 #: SES v2 takes messages up to 40 MB (SES developer guide, quotas).
 MAX_MESSAGE_BYTES = 40 * 1024 * 1024
 _TAG_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
@@ -77,6 +134,59 @@ def _addresses(values: list[str]) -> list[str]:
             raise BadRequestException(f"Invalid email address <{value}>.")
         found.append(address)
     return found
+
+
+#: BulkEmailEntryResult.Status for the error an entry raised (module docstring).
+_BULK_STATUS: dict[type[ServiceError], str] = {
+    BadRequestException: "INVALID_PARAMETER",
+    MessageRejected: "MESSAGE_REJECTED",
+    NotFoundException: "CONFIGURATION_SET_NOT_FOUND",
+    SendingPausedException: "CONFIGURATION_SET_SENDING_PAUSED",
+    MailFromDomainNotVerifiedException: "MAIL_FROM_DOMAIN_NOT_VERIFIED",
+    AccountSuspendedException: "ACCOUNT_SUSPENDED",
+    TooManyRequestsException: "ACCOUNT_THROTTLED",
+    LimitExceededException: "ACCOUNT_DAILY_QUOTA_EXCEEDED",
+}
+
+
+def bulk_status(problem: ServiceError) -> str:
+    for kind in type(problem).__mro__:
+        if kind in _BULK_STATUS:
+            return _BULK_STATUS[kind]
+    return "FAILED"
+
+
+def merged_tags(
+    defaults: Sequence[Mapping[str, str]], replacements: Sequence[Mapping[str, str]]
+) -> list[dict[str, str]]:
+    """DefaultEmailTags with each ReplacementTag replacing the default of its name."""
+    replaced = {tag["Name"] for tag in replacements}
+    kept = [dict(tag) for tag in defaults if tag["Name"] not in replaced]
+    return kept + [dict(tag) for tag in replacements]
+
+
+def merged_headers(
+    base: Sequence[Mapping[str, str]], replacements: Sequence[Mapping[str, str]]
+) -> list[dict[str, str]]:
+    """The Template's Headers with ReplacementHeaders applied: a header of the same
+    name (case-insensitive) takes the replacement's value where it stands; other
+    replacements are added at the end."""
+    by_name: dict[str, list[dict[str, str]]] = {}
+    for header in replacements:
+        by_name.setdefault(header["Name"].lower(), []).append(dict(header))
+    merged: list[dict[str, str]] = []
+    placed: set[str] = set()
+    for header in base:
+        key = header["Name"].lower()
+        if key not in by_name:
+            merged.append(dict(header))
+        elif key not in placed:
+            merged.extend(by_name[key])
+            placed.add(key)
+    for key, headers in by_name.items():
+        if key not in placed:
+            merged.extend(headers)
+    return merged
 
 
 class SendingProvider:
@@ -130,18 +240,102 @@ class SendingProvider:
 
     @handles("SendEmail")
     def send_email(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        return {"MessageId": self._send(ctx, request, operation="SendEmail")}
+
+    @handles("SendBulkEmail")
+    def send_bulk_email(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        template = request["DefaultContent"].get("Template")
+        if template is None:
+            raise BadRequestException("DefaultContent must contain a Template.")
+        entries = request["BulkEmailEntries"]
+        if not entries:
+            raise BadRequestException("BulkEmailEntries must contain at least one entry.")
+        if len(entries) > MAX_BULK_ENTRIES:
+            raise BadRequestException(f"BulkEmailEntries count exceeds {MAX_BULK_ENTRIES}.")
+        chosen = choose(self.store, ctx, template)
+        defaults = template_data(template.get("TemplateData"))
+        sender_value = request.get("FromEmailAddress") or ""
+        if not sender_value:
+            raise BadRequestException("Missing required header 'From'.")
+        sender = _addresses([sender_value])[0]
+        identity = self._sender_identity(ctx, sender)
+        default_tags = request.get("DefaultEmailTags", [])
+        check_tags(default_tags)
+        _addresses(request.get("ReplyToAddresses", []))
+        self._configuration_set(request.get("ConfigurationSetName"), identity, sender)
+        results = [
+            self._bulk_entry(ctx, request, entry, chosen, defaults, default_tags)
+            for entry in entries
+        ]
+        return {"BulkEmailEntryResults": results}
+
+    def _bulk_entry(
+        self,
+        ctx: RequestContext,
+        request: dict[str, Any],
+        entry: dict[str, Any],
+        chosen: Chosen,
+        defaults: dict[str, Any],
+        default_tags: list[dict[str, str]],
+    ) -> dict[str, str]:
+        """Send one entry as SendEmail would; its BulkEmailEntryResult, never an error."""
+        template = request["DefaultContent"]["Template"]
+        replacement = entry.get("ReplacementEmailContent", {}).get("ReplacementTemplate", {})
+        try:
+            data = defaults | template_data(replacement.get("ReplacementTemplateData"))
+            single: dict[str, Any] = {
+                key: request[key]
+                for key in (
+                    "FromEmailAddress",
+                    "ReplyToAddresses",
+                    "FeedbackForwardingEmailAddress",
+                    "ConfigurationSetName",
+                    "ConfigurationOverrides",
+                )
+                if key in request
+            }
+            single["Destination"] = entry["Destination"]
+            single["EmailTags"] = merged_tags(default_tags, entry.get("ReplacementTags", []))
+            single["Content"] = {
+                "Template": template
+                | {
+                    "TemplateData": json.dumps(data),
+                    "Headers": merged_headers(
+                        template.get("Headers", []), entry.get("ReplacementHeaders", [])
+                    ),
+                }
+            }
+            message_id = self._send(ctx, single, operation="SendBulkEmail", chosen=chosen)
+        except ServiceError as problem:
+            return {"Status": bulk_status(problem), "Error": problem.message}
+        except Exception:
+            # One entry's fault must not lose the answers of those already accepted.
+            log.exception("SendBulkEmail: an entry failed unexpectedly")
+            return {"Status": "FAILED", "Error": "An internal error occurred."}
+        return {"Status": "SUCCESS", "MessageId": message_id}
+
+    def _send(
+        self,
+        ctx: RequestContext,
+        request: dict[str, Any],
+        *,
+        operation: str,
+        chosen: Chosen | None = None,
+    ) -> str:
+        """Check, build, track and queue one message (SendEmail's request shape);
+        its MessageId. `chosen` is a template already looked up for this send."""
         content = request["Content"]
         kinds = [kind for kind in ("Simple", "Raw", "Template") if kind in content]
         if len(kinds) != 1:
             raise BadRequestException("Exactly one of Simple, Raw or Template content is required.")
-        if kinds[0] == "Template":
-            raise NotImplementedOperation("Sesame does not implement template content yet.")
         now = self.clock()
         destination = request.get("Destination", {})
         raw: EmailMessage | None = None
         header_set: str | None = None
         header_tags: list[tuple[str, str]] = []
         submitted: tuple[list[dict[str, str]], bool] | None = None
+        template: dict[str, Any] | None = None
+        data: dict[str, Any] = {}
         if kinds[0] == "Raw":
             try:
                 raw = mime.parse_raw(content["Raw"]["Data"])
@@ -151,6 +345,10 @@ class SendingProvider:
                 header_set, header_tags = mime.ses_headers(raw)
             except ValueError as problem:
                 raise BadRequestException(f"The raw message is not valid: {problem}") from None
+        elif kinds[0] == "Template":
+            template = content["Template"]
+            chosen = chosen or choose(self.store, ctx, template)
+            data = template_data(template.get("TemplateData"))
         sender_value = request.get("FromEmailAddress") or (raw and raw.get("From")) or ""
         if not sender_value:
             raise BadRequestException("Missing required header 'From'.")
@@ -180,8 +378,29 @@ class SendingProvider:
         configuration_set = self._configuration_set(
             request.get("ConfigurationSetName") or header_set, identity, sender
         )
+        set_name = configuration_set.name if configuration_set else None
+        auto_tags: dict[str, list[str]] = {
+            "ses:operation": [operation],
+            "ses:source-ip": [ctx.source_ip],
+            "ses:from-domain": [domain_of(sender)],
+            "ses:caller-identity": [ctx.access_key_id],
+        }
+        if set_name:
+            auto_tags["ses:configuration-set"] = [set_name]
+        for tag in tags:
+            auto_tags.setdefault(tag["Name"], []).append(tag["Value"])
 
         message_id = mime.new_message_id(datetime.fromtimestamp(now, UTC), ctx.region)
+        describe = functools.partial(
+            records.mail_object,
+            message_id=message_id,
+            timestamp=now,
+            source=str(sender_value),
+            source_arn=ctx.arn(f"identity/{identity.name}"),
+            account_id=ctx.account_id,
+            destination=recipients,
+            tags=auto_tags,
+        )
         mail_domain = domain_of(sender)
         if raw is not None:
             message = raw
@@ -192,9 +411,30 @@ class SendingProvider:
                 date=datetime.fromtimestamp(now, UTC),
             )
         else:
+            simple = content.get("Simple")
+            if template is not None and chosen is not None:
+                try:
+                    simple = render_simple(
+                        chosen,
+                        data,
+                        headers=template.get("Headers") or [],
+                        attachments=template.get("Attachments") or [],
+                    )
+                except RenderingError as problem:
+                    mail = describe(headers=None, headers_truncated=False, common_headers=None)
+                    failure = records.rendering_failure(
+                        mail,
+                        happened=now,
+                        template_name=chosen.name,
+                        error_message=problem.message,
+                        configuration_set=set_name,
+                    )
+                    self.store.add_events([failure])
+                    self.on_queued()
+                    return message_id
             try:
                 message = mime.build_simple(
-                    content["Simple"],
+                    simple or {},
                     from_address=str(sender_value),
                     to=to,
                     cc=cc,
@@ -210,29 +450,11 @@ class SendingProvider:
         if size > MAX_MESSAGE_BYTES:
             raise MessageRejected("Message length is more than 40 megabytes.")
 
-        set_name = configuration_set.name if configuration_set else None
-        auto_tags: dict[str, list[str]] = {
-            "ses:operation": ["SendEmail"],
-            "ses:source-ip": [ctx.source_ip],
-            "ses:from-domain": [domain_of(sender)],
-            "ses:caller-identity": [ctx.access_key_id],
-        }
-        if set_name:
-            auto_tags["ses:configuration-set"] = [set_name]
-        for tag in tags:
-            auto_tags.setdefault(tag["Name"], []).append(tag["Value"])
         headers, truncated = submitted or mime.header_list(message)
-        mail = records.mail_object(
-            message_id=message_id,
-            timestamp=now,
-            source=str(sender_value),
-            source_arn=ctx.arn(f"identity/{identity.name}"),
-            account_id=ctx.account_id,
-            destination=recipients,
+        mail = describe(
             headers=headers,
             headers_truncated=truncated,
             common_headers=mime.common_headers(message, message_id=message_id),
-            tags=auto_tags,
         )
         envelope_from = request.get("FeedbackForwardingEmailAddress") or sender
         stored = Message(
@@ -249,7 +471,7 @@ class SendingProvider:
             stored, [records.send(mail, happened=now, configuration_set=set_name)], due=now
         )
         self.on_queued()
-        return {"MessageId": message_id}
+        return message_id
 
     def _track(
         self,

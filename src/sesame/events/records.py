@@ -34,12 +34,14 @@ def mail_object(
     source_arn: str,
     account_id: str,
     destination: Sequence[str],
-    headers: list[dict[str, str]],
+    headers: list[dict[str, str]] | None,
     headers_truncated: bool,
-    common_headers: Mapping[str, Any],
+    common_headers: Mapping[str, Any] | None,
     tags: Mapping[str, list[str]],
 ) -> dict[str, Any]:
-    return {
+    """The `mail` object. `headers` and `common_headers` are None when there is no
+    message to describe (a Rendering Failure: SES's example record has neither)."""
+    mail: dict[str, Any] = {
         "timestamp": iso(timestamp),
         "source": source,
         "sourceArn": source_arn,
@@ -47,10 +49,13 @@ def mail_object(
         "messageId": message_id,
         "destination": list(destination),
         "headersTruncated": headers_truncated,
-        "headers": headers,
-        "commonHeaders": dict(common_headers),
-        "tags": {name: list(values) for name, values in tags.items()},
     }
+    if headers is not None:
+        mail["headers"] = headers
+    if common_headers is not None:
+        mail["commonHeaders"] = dict(common_headers)
+    mail["tags"] = {name: list(values) for name, values in tags.items()}
+    return mail
 
 
 def event(
@@ -71,6 +76,27 @@ def event(
 
 def send(mail: Mapping[str, Any], *, happened: float, configuration_set: str | None) -> Event:
     return event(mail, "Send", "send", {}, happened=happened, configuration_set=configuration_set)
+
+
+def rendering_failure(
+    mail: Mapping[str, Any],
+    *,
+    happened: float,
+    template_name: str,
+    error_message: str,
+    configuration_set: str | None,
+) -> Event:
+    """`eventType` is "Rendering Failure", with a space, and the detail key is
+    `failure` (SES developer guide, event examples)."""
+    detail = {"templateName": template_name, "errorMessage": error_message}
+    return event(
+        mail,
+        "Rendering Failure",
+        "failure",
+        detail,
+        happened=happened,
+        configuration_set=configuration_set,
+    )
 
 
 def delivery(

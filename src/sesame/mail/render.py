@@ -243,7 +243,7 @@ def _compile_part(name: str, template: str | None) -> _Runner | None:
         ) from None
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=128)  # templates are up to 500 KB each (SES quota)
 def _compile(template: str) -> _Runner:
     try:
         root = _Parser(template).parse()
@@ -361,7 +361,8 @@ _Node: TypeAlias = "_Content | _Mustache | _Comment | _Partial | _Block"
 # --- Parser ------------------------------------------------------------------------
 
 # The token rules of the Handlebars lexer (handlebars.l), in its order of preference.
-_ID = re.compile(r'[^\s!"#%-,./;->@\[-\^`{-~]+(?=[=~}\s/.)|])')
+_ID_CHARS = re.compile(r'[^\s!"#%-,./;->@\[-\^`{-~]+')
+_ID = re.compile(_ID_CHARS.pattern + r"(?=[=~}\s/.)|])")
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?=[~}\s)])")
 _WORD = re.compile(r"(?:true|false|null|undefined)(?=[~}\s)])")
 _STRING = {"'": re.compile(r"'((?:\\'|[^'])*)'"), '"': re.compile(r'"((?:\\"|[^"])*)"')}
@@ -718,7 +719,12 @@ class _Parser:
                 tokens.append(("ID", m.group(0), p))
                 p = m.end()
                 continue
-            raise self.error(p, f"unexpected '{c}' in '{_show(text[i : p + 1])}'")
+            m = _ID_CHARS.match(text, p)
+            if m:  # a name followed by a character no name may be followed by
+                p = m.end()
+                if p >= n:
+                    break
+            raise self.error(p, f"unexpected '{text[p]}' in '{_show(text[i : p + 1])}'")
         closing = "}}}" if triple else "}}"
         raise self.error(i, f"'{_show(text[i:])}' is never closed with '{closing}'")
 
@@ -797,23 +803,25 @@ class _Exprs:
         depth = 0
         separator = ""
         while True:
-            kind, text, _ = self.tokens[self.i]
+            kind, text, pos = self.tokens[self.i]
             self.i += 1
             original += separator + text
             if kind == "ID" and text in ("..", ".", "this"):
                 if parts:
-                    raise self.error(f"invalid path '{original}' in '{self.tag()}'")
+                    problem = f"invalid path '{original}' in '{self.tag()}'"
+                    raise self.parser.error(pos, problem)
                 if text == "..":
                     depth += 1
             else:
                 parts.append(text)
             if self.kind() != "SEP":
                 break
-            separator = self.tokens[self.i][1]
+            _, separator, pos = self.tokens[self.i]
             self.i += 1
             # `items.0` (Handlebars.js wants `items.[0]`): a number is a key here.
             if self.kind() not in ("ID", "LITERAL_ID", "NUMBER"):
-                raise self.error(f"invalid path '{original}{separator}' in '{self.tag()}'")
+                problem = f"invalid path '{original}{separator}' in '{self.tag()}'"
+                raise self.parser.error(pos, problem)
         scoped = not data and (
             original.startswith(".")
             or original == "this"

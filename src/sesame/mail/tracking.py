@@ -102,8 +102,8 @@ def pixel_tag(open_url: str) -> str:
 #
 # Written from the WHATWG tokenizer states (HTML Living Standard §13.2.5). Whitespace
 # is tab, LF, FF, CR (CR becomes LF in preprocessing) and space. Every quantifier is
-# possessive: each construct has one reading, so the engine never backtracks and
-# the scan is linear.
+# possessive and the link pattern atomic: each construct has one reading, so the
+# engine never backtracks into another (wrong) one, and the scan is linear.
 
 # Attributes of a start or end tag, up to (not including) the closing `>`:
 # - whitespace and `/` separate attributes ("before attribute name" and "self-closing
@@ -114,55 +114,98 @@ def pixel_tag(open_url: str) -> str:
 #   single-quoted (may hold `>`, newlines, `<a href=…>`), unquoted (up to whitespace
 #   or `>`), or empty right before `>`. An unclosed quote means "EOF in tag", so
 #   the tag fails to match instead of ending at some later `>`.
-_ATTRS: Final = (
-    r"(?:[\t\n\f\r /]++"
-    r"|[^\t\n\f\r />][^\t\n\f\r />=]*+"
+_SEP: Final = r"[\t\n\f\r /]"
+_NAME: Final = r"[^\t\n\f\r />][^\t\n\f\r />=]*+"
+_VALUE: Final = (
     r"(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+"
     r"(?:\"[^\"]*+\"|'[^']*+'|[^\t\n\f\r >\"'][^\t\n\f\r >]*+|(?=>))"
-    r"|(?![\t\n\f\r ]*+=)))*+"
+    r"|(?![\t\n\f\r ]*+=))"
+)
+_ATTRS: Final = r"(?:" + _SEP + r"++|" + _NAME + _VALUE + r")*+"
+# Tag names are ASCII case-insensitive. Spelled out as a trie of character classes
+# (not `(?i:…)`), which the engine rejects faster at each of the many other tags.
+_LINK_NAME: Final = r"[Aa](?:[Rr][Ee][Aa])?"  # a, area
+_RAW_NAME: Final = (  # style, script, textarea, title, xmp, iframe, noembed, noframes, plaintext
+    r"(?:[Ss](?:[Tt][Yy][Ll][Ee]|[Cc][Rr][Ii][Pp][Tt])|[Tt](?:[Ee][Xx][Tt][Aa][Rr][Ee][Aa]"
+    r"|[Ii][Tt][Ll][Ee])|[Xx][Mm][Pp]|[Ii][Ff][Rr][Aa][Mm][Ee]"
+    r"|[Nn][Oo](?:[Ee][Mm][Bb][Ee][Dd]|[Ff][Rr][Aa][Mm][Ee][Ss])|[Pp][Ll][Aa][Ii][Nn][Tt][Ee][Xx][Tt])"
 )
 # Elements whose content is text up to the matching end tag: RAWTEXT and RCDATA
 # elements, `script`, and `plaintext` (to the end). `noscript` is not among them:
 # mail clients run no scripts, so its content is markup.
-_RAW_NAMES: Final = "style|script|textarea|title|xmp|iframe|noembed|noframes|plaintext"
+_RAW_NAMES: Final = (
+    "style",
+    "script",
+    "textarea",
+    "title",
+    "xmp",
+    "iframe",
+    "noembed",
+    "noframes",
+    "plaintext",
+)
 _END: Final = r"[\t\n\f\r />]"  # what may follow a tag name
 # `<!--[if mso]>`, `<!--[if (gte mso 9)|(IE)]>`, `<!--[if !mso]><!-->` …: the opening
 # of an Outlook conditional comment, after which the markup goes on.
-_CONDITIONAL: Final = r"<!--\[(?i:if)(?![A-Za-z0-9])[^\]<>]*+\]>"
+_CONDITIONAL: Final = r"!--\[[Ii][Ff](?![A-Za-z0-9])[^\]<>]*+\]>"  # after the `<`
 
-# Everything the scan steps over without stopping.
-_SKIP_ONE: Final = "|".join(
+# Everything the scan steps over without stopping: text, and after each `<` one of
+# the constructs below. (Factoring out the `<` and taking the text run after each
+# construct in the same step saves the engine most of its alternation attempts.)
+_AFTER_LT: Final = "|".join(
     (
-        r"[^<{]++",
         # any other start tag
-        r"<(?!(?i:a|area|" + _RAW_NAMES + ")" + _END + r")[A-Za-z][^\t\n\f\r />]*+" + _ATTRS + ">",
+        r"(?!(?:"
+        + _LINK_NAME
+        + "|"
+        + _RAW_NAME
+        + ")"
+        + _END
+        + r")[A-Za-z][^\t\n\f\r />]*+"
+        + _ATTRS
+        + ">",
         # any end tag but </body> (end tags are tokenized with attributes too)
-        r"</(?!(?i:body)" + _END + r")[A-Za-z][^\t\n\f\r />]*+" + _ATTRS + ">",
+        r"/(?![Bb][Oo][Dd][Yy]" + _END + r")[A-Za-z][^\t\n\f\r />]*+" + _ATTRS + ">",
         _CONDITIONAL,
         # a comment: `<!-->` and `<!--->` end at once, otherwise the first `-->` or `--!>`
-        r"<!--(?:-?>|(?:[^-]++|-(?!-!?>))*+--!?>)",
-        r"<!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>",
+        r"!--(?:-?>|(?:[^-]++|-(?!-!?>))*+--!?>)",
+        r"!\[CDATA\[(?:[^\]]++|\](?!\]>))*+\]\]>",
         # doctype, `<![endif]-->`, `<![if !mso]>` and other bogus comments: to the first `>`
-        r"<!(?!--|\[CDATA\[)[^>]*+>",
-        r"<\?[^>]*+>",
-        r"</(?![A-Za-z])[^>]*+>",  # `</>` and `</ …>` (a bogus comment)
-        r"<(?![A-Za-z!/?])",  # a `<` that starts nothing is text
-        r"\{(?!\{ses:openTracker\}\})",
+        r"!(?!--|\[CDATA\[)[^>]*+>",
+        r"\?[^>]*+>",
+        r"/(?![A-Za-z])[^>]*+>",  # `</>` and `</ …>` (a bogus comment)
+        r"(?![A-Za-z!/?])",  # a `<` that starts nothing is text
     )
 )
-# The tokens the scan stops at (only these groups have names).
+_SKIP_ALL: Final = r"[^<{]*+(?:(?:<(?:" + _AFTER_LT + r")|\{(?!\{ses:openTracker\}\}))[^<{]*+)*+"
+# A link start tag without `ses:` attributes (nearly all of them), capturing the
+# value of its first `href`: later duplicates are dropped by the tokenizer, and a
+# first `href` without a value still wins. A tag with a `ses:` attribute fails here
+# and matches `seslink`, and Python reads its attributes one by one.
+_HREF: Final = r"[Hh][Rr][Ee][Ff](?=[\t\n\f\r />=])"
+_NOT_SES: Final = r"(?![Ss][Ee][Ss]:)"
+_LINK: Final = (
+    r"<" + _LINK_NAME + r"(?=" + _END + r")"
+    r"(?:" + _SEP + r"*+(?!" + _HREF + r")" + _NOT_SES + _NAME + _VALUE + r")*+"
+    r"(?:" + _SEP + r"*+" + _HREF + r"(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+"
+    r"(?:(?P<href>\"[^\"]*+\"|'[^']*+'|[^\t\n\f\r >\"'][^\t\n\f\r >]*+)|(?=>))"
+    r"|(?![\t\n\f\r ]*+=)))?+"
+    r"(?:" + _SEP + r"++|" + _NOT_SES + _NAME + _VALUE + r")*+>"
+)
+# The tokens the scan stops at.
 _STOP: Final = (
-    r"(?P<link><(?i:a|area)(?=" + _END + r")" + _ATTRS + ">)"
-    r"|(?P<raw><(?P<rawname>(?i:" + _RAW_NAMES + r"))(?=" + _END + r")" + _ATTRS + ">)"
-    r"|(?P<body></(?i:body)(?=" + _END + r")" + _ATTRS + ">)"
+    r"(?P<link>(?>" + _LINK + "))"
+    r"|(?P<seslink><" + _LINK_NAME + r"(?=" + _END + r")" + _ATTRS + ">)"
+    r"|(?P<raw><(?P<rawname>" + _RAW_NAME + r")(?=" + _END + r")" + _ATTRS + ">)"
+    r"|(?P<body></[Bb][Oo][Dd][Yy](?=" + _END + r")" + _ATTRS + ">)"
     r"|(?P<holder>\{\{ses:openTracker\}\})"
 )
 # re.ASCII: HTML's case-insensitivity is ASCII-only (no `ſ` for `s`, no Kelvin sign).
-_NEXT: Final = re.compile(r"(?:" + _SKIP_ONE + r")*+(?:" + _STOP + r")", re.ASCII).match
-_SKIP: Final = re.compile(r"(?:" + _SKIP_ONE + r")*+", re.ASCII).match
+_NEXT: Final = re.compile(_SKIP_ALL + r"(?:" + _STOP + r")", re.ASCII).match
+_SKIP: Final = re.compile(_SKIP_ALL, re.ASCII).match
 _RAW_END: Final = {
     name: re.compile(r"</(?i:" + name + r")(?=" + _END + r")", re.ASCII).search
-    for name in _RAW_NAMES.split("|")
+    for name in _RAW_NAMES
 }
 # One attribute inside a tag that `_STOP` already matched, with its source offsets.
 _ATTR: Final = re.compile(
@@ -178,6 +221,10 @@ _END_CHARS: Final = _WS + "/>"
 _CHARREF: Final = re.compile(r"&(?:#[xX]([0-9A-Fa-f]+);?|#([0-9]+);?|([A-Za-z0-9]+)(;?))")
 #: Named references that may appear without `;` (the legacy ones); the longest is 6.
 _LEGACY: Final = frozenset(name for name in html5 if not name.endswith(";"))
+# Every `&` that can start a reference: numeric, a legacy name, or a name with `;`.
+_MAYBE_REFERENCE: Final = re.compile(
+    r"&(?:#|[A-Za-z0-9]++;|" + "|".join(sorted(_LEGACY, key=len, reverse=True)) + ")"
+).search
 
 
 def _c1(code: int) -> str:
@@ -227,6 +274,10 @@ def _attribute_value(raw: str) -> str:
     """An attribute value as the browser sees it (references decoded)."""
     if "&" not in raw:
         return raw
+    if raw.count("&") == raw.count("&amp;"):  # the usual case: only `&amp;`
+        return raw.replace("&amp;", "&")
+    if _MAYBE_REFERENCE(raw) is None:  # e.g. `?a=1&utm_source=x`: nothing can decode
+        return raw
     # _CHARREF.sub sees the whole value, so `_charref` can look past its match.
     return _CHARREF.sub(_charref, raw)
 
@@ -239,12 +290,12 @@ _PCT: Final = r"%[0-9A-Fa-f]{2}"
 _SUB: Final = r"A-Za-z0-9\-._~!$&'()*+,;="  # unreserved and sub-delims
 _TRACKABLE: Final = re.compile(
     r"(?i:https?)://"
-    r"(?:(?:[" + _SUB + r":]|" + _PCT + r")*+@)?"
-    r"(?:\[(?P<ip6>[0-9A-Fa-f:.]++)\]|(?:[" + _SUB + r"]|" + _PCT + r")++)"
+    r"(?:(?:[" + _SUB + r":]++|" + _PCT + r")*+@)?"
+    r"(?:\[(?P<ip6>[0-9A-Fa-f:.]++)\]|(?:[" + _SUB + r"]++|" + _PCT + r")++)"
     r"(?::[0-9]*+)?"
-    r"(?:/(?:[" + _SUB + r":@]|" + _PCT + r")*+)*+"
-    r"(?:\?(?:[" + _SUB + r":@/?]|" + _PCT + r")*+)?"
-    r"(?:\#(?:[" + _SUB + r":@/?]|" + _PCT + r")*+)?",
+    r"(?:/(?:[" + _SUB + r":@]++|" + _PCT + r")*+)*+"
+    r"(?:\?(?:[" + _SUB + r":@/?]++|" + _PCT + r")*+)?"
+    r"(?:\#(?:[" + _SUB + r":@/?]++|" + _PCT + r")*+)?",
     re.ASCII,
 ).fullmatch
 _TRIM: Final = "".join(chr(c) for c in range(0x21))  # C0 controls and space
@@ -252,12 +303,12 @@ _TRIM: Final = "".join(chr(c) for c in range(0x21))  # C0 controls and space
 
 def _target(raw: str) -> str | None:
     """The URL to track for an href value, or None when SES would leave it alone."""
-    url = _attribute_value(raw).strip(_TRIM)
+    url = (_attribute_value(raw) if "&" in raw else raw).strip(_TRIM)
     found = _TRACKABLE(url)
     if found is None:
         return None
-    ip6 = found.group("ip6")
-    if ip6 is not None:
+    if "[" in url:  # an IP literal: the pattern only checked its characters
+        ip6 = found.group("ip6")
         try:
             ipaddress.IPv6Address(ip6)
         except ValueError:
@@ -298,20 +349,18 @@ def _quoted(url: str, quote: str) -> str:
     return url if _UNQUOTED_OK(url) else '"' + url.replace('"', "&quot;") + '"'
 
 
-@dataclass(slots=True)
-class _Anchor:
-    """What `rewrite` needs from one `<a>` / `<area>` start tag."""
+_Href = tuple[int, int, str]  # value start, value end, quote ('"', "'" or "")
+_VALUE_GROUPS: Final = (("dq", '"'), ("sq", "'"), ("uq", ""))
 
-    href: tuple[int, int, str, str] | None = None  # value start, end, quote, raw text
-    no_track: bool = False
+
+def _anchor(html: str, start: int, gt: int) -> tuple[_Href | None, bool, str | None, list[_Edit]]:
+    """Read every attribute of a link start tag that has a `ses:` attribute (`start`
+    is after the tag name, `gt` the closing `>`): (first href value, ses:no-track?,
+    first ses:tags value, removals)."""
+    href: _Href | None = None
+    seen_href = no_track = False
     tags: str | None = None
-    removals: list[_Edit] | None = None
-
-
-def _anchor(html: str, start: int, gt: int) -> _Anchor:
-    """Read the attributes of the link start tag `html[start:gt + 1]`."""
-    anchor = _Anchor()
-    seen_href = False
+    removals: list[_Edit] = []
     for attr in _ATTR.finditer(html, start, gt):
         name = attr.group("name")
         if len(name) not in (4, 8, 12) or not name.isascii():
@@ -320,25 +369,25 @@ def _anchor(html: str, start: int, gt: int) -> _Anchor:
         if name == "href":
             if not seen_href:  # later duplicates are dropped by the tokenizer
                 seen_href = True
-                for group, quote in (("dq", '"'), ("sq", "'"), ("uq", "")):
-                    value = attr.group(group)
-                    if value is not None:
-                        anchor.href = (attr.start(group), attr.end(group), quote, value)
+                for group, quote in _VALUE_GROUPS:
+                    if attr.group(group) is not None:
+                        href = (attr.start(group), attr.end(group), quote)
                         break
         elif name in ("ses:tags", "ses:no-track"):
             if name == "ses:no-track":
-                anchor.no_track = True
-            elif anchor.tags is None:
-                value = attr.group("dq") or attr.group("sq") or attr.group("uq") or ""
-                anchor.tags = value
+                no_track = True
+            elif tags is None:
+                tags = attr.group("dq") or attr.group("sq") or attr.group("uq") or ""
             begin = attr.start("name")
             if html[attr.end()] in "\t\n\f\r >":
                 sep = attr.group("sep")
                 begin -= len(sep) - len(sep.rstrip(_WS))
-            if anchor.removals is None:
-                anchor.removals = []
-            anchor.removals.append((begin, attr.end(), ""))
-    return anchor
+            removals.append((begin, attr.end(), ""))
+    return href, no_track, tags, removals
+
+
+def _start(edit: _Edit) -> int:
+    return edit[0]
 
 
 def rewrite(
@@ -367,28 +416,34 @@ def rewrite(
             stop = skipped.end() if skipped is not None else pos  # it matches the empty string
             break
         kind = found.lastgroup or ""
-        if kind == "link":
-            start, end = found.span(kind)
-            name_end = start + 2 if html[start + 2] in _END_CHARS else start + 5  # a, area
-            anchor = _anchor(html, name_end, end - 1)
-            if (
-                anchor.href is not None
-                and click_url is not None
-                and not anchor.no_track
-                and len(links) < max_links
-            ):
-                value_start, value_end, quote, raw = anchor.href
-                url = _target(raw)
+        if kind == "link" or kind == "seslink":
+            removals: list[_Edit] | None = None
+            if kind == "link":  # the usual link: only its href matters
+                no_track, tags = False, None
+                value_start, value_end = found.span("href")
+                if value_start >= 0:
+                    quote = html[value_start]
+                    if quote == '"' or quote == "'":
+                        value_start += 1
+                        value_end -= 1
+                    else:
+                        quote = ""
+                    href: _Href | None = (value_start, value_end, quote)
+                else:
+                    href = None
+            else:
+                start, end = found.span(kind)
+                name_end = start + 2 if html[start + 2] in _END_CHARS else start + 5  # a, area
+                href, no_track, tags, removals = _anchor(html, name_end, end - 1)
+            if href is not None and click_url is not None and not no_track:
+                value_start, value_end, quote = href
+                url = _target(html[value_start:value_end]) if len(links) < max_links else None
                 if url is not None:
-                    link = Link(len(links), url, _tags(anchor.tags))
+                    link = Link(len(links), url, _tags(tags) if tags is not None else {})
                     links.append(link)
-                    new = _quoted(click_url(link), quote)
-                    if anchor.removals is None:
-                        anchor.removals = []
-                    anchor.removals.append((value_start, value_end, new))
-                    anchor.removals.sort()
-            if anchor.removals is not None:
-                edits.extend(anchor.removals)
+                    edits.append((value_start, value_end, _quoted(click_url(link), quote)))
+            if removals:
+                edits += removals
         elif kind == "holder":
             holders.append(found.span(kind))
         elif kind == "body":
@@ -413,7 +468,7 @@ def rewrite(
         edits.append((at, at, pixel))
     if not edits:
         return Rewritten(html, links, False)
-    edits.sort(key=lambda edit: edit[0])
+    edits.sort(key=_start)
     parts: list[str] = []
     last = 0
     for start, end, text in edits:

@@ -109,6 +109,15 @@ class SigningKey:
     created: float
 
 
+@dataclass(frozen=True, slots=True)
+class EmailTemplate:
+    name: str
+    #: The EmailTemplateContent as sent: "Subject", "Text", "Html" (each optional).
+    content: dict[str, str]
+    tags: list[dict[str, str]] = field(default_factory=list)
+    created: float = 0.0
+
+
 class Store(Protocol):
     """Everything Sesame keeps. Each method is atomic."""
 
@@ -142,6 +151,10 @@ class Store(Protocol):
         tags: list[dict[str, str]] | None = None,
     ) -> bool:
         """Replace the given option blocks (None removes one) and/or the tags."""
+        ...
+
+    def tracking_domains(self) -> set[str]:
+        """Every CustomRedirectDomain of every configuration set, in lower case."""
         ...
 
     def delete_configuration_set(self, name: str) -> bool:
@@ -236,6 +249,22 @@ class Store(Protocol):
     ) -> list[Event]:
         """Oldest first."""
         ...
+
+    # Email templates ------------------------------------------------------------
+    def create_email_template(self, record: EmailTemplate, *, limit: int) -> None:
+        """Insert; Duplicate if the name exists, LimitReached at `limit` templates."""
+
+    def get_email_template(self, name: str) -> EmailTemplate | None: ...
+
+    def list_email_templates(self, *, after: str | None, limit: int) -> list[EmailTemplate]:
+        """Templates in ascending name order, strictly after `after`, at most `limit`."""
+        ...
+
+    def update_email_template(self, name: str, content: dict[str, str]) -> bool:
+        """Replace the content (tags and creation time stay); False if it does not exist."""
+        ...
+
+    def delete_email_template(self, name: str) -> bool: ...
 
     # Tracking-link signing keys ------------------------------------------------
     def add_signing_key(self, key: SigningKey) -> None: ...

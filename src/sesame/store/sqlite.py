@@ -24,6 +24,7 @@ from sesame.store.base import (
     Delivery,
     Duplicate,
     EmailIdentity,
+    EmailTemplate,
     Event,
     EventDestination,
     LimitReached,
@@ -181,6 +182,14 @@ class SQLiteStore:
                     (_dump(current), _dump(tags), name),
                 )
         return True
+
+    def tracking_domains(self) -> set[str]:
+        domains: set[str] = set()
+        for (options,) in self._connection().execute("SELECT options FROM configuration_sets"):
+            tracking = json.loads(options).get("TrackingOptions")
+            if tracking:
+                domains.add(tracking["CustomRedirectDomain"].lower().rstrip("."))
+        return domains
 
     def delete_configuration_set(self, name: str) -> bool:
         with self._write() as conn:
@@ -450,6 +459,52 @@ class SQLiteStore:
             for row in self._connection().execute(sql, args)
         ]
 
+    # Email templates ------------------------------------------------------------
+    def create_email_template(self, record: EmailTemplate, *, limit: int) -> None:
+        with self._write() as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM email_templates WHERE name = ?", (record.name,)
+            ).fetchone()
+            if exists:
+                raise Duplicate(record.name)
+            (count,) = conn.execute("SELECT COUNT(*) FROM email_templates").fetchone()
+            if count >= limit:
+                raise LimitReached(record.name)
+            conn.execute(
+                "INSERT INTO email_templates (name, content, tags, created) VALUES (?, ?, ?, ?)",
+                (record.name, _dump(record.content), _dump(record.tags), record.created),
+            )
+
+    def get_email_template(self, name: str) -> EmailTemplate | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT name, content, tags, created FROM email_templates WHERE name = ?", (name,)
+            )
+            .fetchone()
+        )
+        return None if row is None else _template(row)
+
+    def list_email_templates(self, *, after: str | None, limit: int) -> list[EmailTemplate]:
+        rows = self._connection().execute(
+            "SELECT name, content, tags, created FROM email_templates "
+            "WHERE name > ? ORDER BY name LIMIT ?",
+            (after or "", limit),
+        )
+        return [_template(row) for row in rows]
+
+    def update_email_template(self, name: str, content: dict[str, str]) -> bool:
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE email_templates SET content = ? WHERE name = ?", (_dump(content), name)
+            )
+        return cursor.rowcount > 0
+
+    def delete_email_template(self, name: str) -> bool:
+        with self._write() as conn:
+            cursor = conn.execute("DELETE FROM email_templates WHERE name = ?", (name,))
+        return cursor.rowcount > 0
+
     # Tracking-link signing keys ------------------------------------------------
     def add_signing_key(self, key: SigningKey) -> None:
         with self._write() as conn:
@@ -497,3 +552,7 @@ def _insert_events(conn: sqlite3.Connection, events: list[Event]) -> None:
 
 def _identity(row: tuple[Any, ...]) -> EmailIdentity:
     return EmailIdentity(row[0], row[1], json.loads(row[2]), json.loads(row[3]), row[4])
+
+
+def _template(row: tuple[Any, ...]) -> EmailTemplate:
+    return EmailTemplate(row[0], json.loads(row[1]), json.loads(row[2]), row[3])

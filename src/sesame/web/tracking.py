@@ -1,7 +1,8 @@
 """The tracking endpoint: the open pixel and the click redirect.
 
-Routes on the path, not the Host, because a custom tracking domain reaches us
-unchanged through a CDN or reverse proxy. A token that does not verify is a
+Routes on the path, not the Host: a custom tracking domain reaches us
+unchanged through a CDN or reverse proxy, and any Host is served, since the
+signature (not the host name) decides what is answered. A token that does not verify is a
 404 and never a redirect: the signature covers the exact target, so Sesame is
 never an open redirector. Recording is handed to the EngagementRecorder and
 never delays or breaks the answer.
@@ -56,7 +57,7 @@ class TrackingEndpoint:
             if message_id is None:
                 message_id = read_open(self.keys.reload(), path)
             if message_id is None:
-                await _not_found(send)
+                await not_found(send)
                 return
             self._record(scope, Hit("Open", message_id, time.time(), *self._who(scope)))
             await _answer(
@@ -70,7 +71,7 @@ class TrackingEndpoint:
         if click is None:
             click = read_click(self.keys.reload(), path)
         if click is None:
-            await _not_found(send)
+            await not_found(send)
             return
         ip, agent = self._who(scope)
         self._record(
@@ -120,7 +121,7 @@ class TrackingEndpoint:
         return any(ip in network for network in self.trusted_proxies)
 
 
-async def _not_found(send: Send) -> None:
+async def not_found(send: Send) -> None:
     await _answer(send, 404, [(b"content-type", b"text/plain"), _NO_CACHE], b"Not Found")
 
 
