@@ -123,12 +123,13 @@ class Newsletter:
 
 # --- content -----------------------------------------------------------------------
 
-WORDS = (
+_TEXT = (
     "the quarterly update brings new features performance improvements and a few fixes "
     "we think you will like our team worked hard on this release thank you for reading "
     "Grüße aus München straße über café crème brûlée naïve façade déjà vu "
     "日本語のテキスト 新機能 お知らせ Привет мир новости ¡Hola! ¿Qué tal? 😀 🎉 ✓"
-).split()
+)
+WORDS = _TEXT.split()
 ENTITIES = ["&nbsp;", "&amp;", "&copy;", "&rsquo;", "&#8217;", "&mdash;", "&hellip;", "&reg;"]
 DOMAINS = ["www.example.com", "shop.example.com", "blog.example.org", "news.example.net"]
 CSS = """
@@ -319,11 +320,9 @@ class _Writer:
             if n and n % 3 == 0:
                 self.add("</TR>\n<TR>")
             self.add("<TD WIDTH=33% CLASS=stack-column-center VALIGN=top>")
-            self.anchor(
-                f'<IMG SRC=https://cdn.example.com/p/{self.serial}.png WIDTH=170 ALT="{self.words(2)}">',
-                upper=True,
-            )
-            self.add(f"<P STYLE=\"margin:0\">{self.words(5)}</P></TD>\n")
+            image = f"https://cdn.example.com/p/{self.serial}.png"
+            self.anchor(f'<IMG SRC={image} WIDTH=170 ALT="{self.words(2)}">', upper=True)
+            self.add(f'<P STYLE="margin:0">{self.words(5)}</P></TD>\n')
         self.add("</TR></TABLE></TD></TR>\n<!-- /grid -->\n")
 
     def social(self) -> None:

@@ -34,7 +34,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import Newsletter, corpus  # noqa: E402
-
 from sesame.mail.tokens import Keyring, click_path, open_path  # noqa: E402
 from sesame.mail.tracking import Link, rewrite  # noqa: E402
 

@@ -181,7 +181,8 @@ def render_simple(
 
     Raises `RenderingError` when the data does not fit the template (SES's
     Rendering Failure). Every part is UTF-8; a template without a subject makes a
-    message with an empty one.
+    message with an empty one, and one without text and HTML (and no
+    attachments) an empty text/plain body.
     """
     content = chosen.content
     subject, text, html = render_template(
@@ -192,6 +193,9 @@ def render_simple(
         body["Text"] = {"Data": text, "Charset": "UTF-8"}
     if html is not None:
         body["Html"] = {"Data": html, "Charset": "UTF-8"}
+    if not body and not attachments:
+        # Every part of a template is optional (model); a message needs a body.
+        body["Text"] = {"Data": "", "Charset": "UTF-8"}
     simple: dict[str, Any] = {"Subject": {"Data": subject or "", "Charset": "UTF-8"}, "Body": body}
     if headers:
         simple["Headers"] = [dict(header) for header in headers]
