@@ -24,6 +24,8 @@ class Received:
     sender: str
     recipients: list[str]
     data: bytes
+    #: The client's (address, port): one per SMTP connection.
+    peer: tuple[str, int] = ("", 0)
 
     def message(self) -> EmailMessage:
         parsed = message_from_bytes(self.data, policy=policy.default)
@@ -49,14 +51,17 @@ class _Handler:
     async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
         self, server: Any, session: Any, envelope: Any
     ) -> str:
-        self.inbox.put(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        received = Received(
+            envelope.mail_from, list(envelope.rcpt_tos), envelope.content, tuple(session.peer)
+        )
+        self.inbox.put(received)
         return "250 2.0.0 Ok: queued by the test sink"
 
 
 class SmtpSink:
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         self.handler = _Handler()
-        self.port = free_port()
+        self.port = port or free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
 
     @property

@@ -95,7 +95,7 @@ from sesame.store.base import ConfigurationSet, EmailIdentity, Message, Store
 log = logging.getLogger("sesame.sending")
 
 MAX_RECIPIENTS = 50
-#: SendBulkEmail takes at most 50 entries (SES developer guide, bulk sending).
+#: SendBulkEmail takes at most 50 entries (API reference: 50 destinations per call).
 MAX_BULK_ENTRIES = 50
 #: SES v2 takes messages up to 40 MB (SES developer guide, quotas).
 MAX_MESSAGE_BYTES = 40 * 1024 * 1024

@@ -57,7 +57,7 @@ from typing import Any
 
 from sesame.api.context import RequestContext
 from sesame.api.dispatch import handles
-from sesame.api.paging import decode_token, encode_token, page_size
+from sesame.api.paging import decode_token, encode_token
 from sesame.api.tags import check_tags
 from sesame.mail import mime
 from sesame.mail.render import (
@@ -246,10 +246,10 @@ class TemplatesProvider:
 
     @handles("ListEmailTemplates")
     def list_email_templates(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        size = request.get("PageSize")
-        if size is not None and not 1 <= size <= MAX_PAGE_SIZE:
+        limit = request.get("PageSize", DEFAULT_PAGE_SIZE)
+        # paging.page_size's message names its own maximum (1000); this one is 100.
+        if not 1 <= limit <= MAX_PAGE_SIZE:
             raise BadRequestException(f"The page size must be between 1 and {MAX_PAGE_SIZE}")
-        limit = page_size(size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         after = decode_token(request.get("NextToken"))
         records = self.store.list_email_templates(after=after, limit=limit + 1)
         answer: dict[str, Any] = {

@@ -57,9 +57,8 @@ def _failure(address: str, code: int, message: str) -> tuple[bool, Failure]:
     return code >= 500, Failure(address, code, message)
 
 
-async def send(relay: Relay, sender: str, recipients: Sequence[str], content: bytes) -> Outcome:
-    """Deliver `content` to `recipients` through `relay`; never raises for SMTP trouble."""
-    client = aiosmtplib.SMTP(
+def _client(relay: Relay) -> aiosmtplib.SMTP:
+    return aiosmtplib.SMTP(
         hostname=relay.host,
         port=relay.port,
         use_tls=relay.tls == "tls",
@@ -68,28 +67,82 @@ async def send(relay: Relay, sender: str, recipients: Sequence[str], content: by
         password=relay.password,
         timeout=relay.timeout,
     )
-    try:
-        async with client:
-            refused, response = await client.sendmail(sender, list(recipients), content)
-    except aiosmtplib.SMTPRecipientsRefused as every:
-        failures = [_failure(r.recipient, r.code, r.message) for r in every.recipients]
-        return Outcome(
-            [], "", [f for bad, f in failures if bad], [f for bad, f in failures if not bad]
-        )
-    except aiosmtplib.SMTPResponseException as error:
-        # The sender or the data was refused: the same answer for every recipient.
-        failures = [_failure(address, error.code, error.message) for address in recipients]
-        return Outcome(
-            [], "", [f for bad, f in failures if bad], [f for bad, f in failures if not bad]
-        )
-    except (aiosmtplib.SMTPException, OSError) as error:
-        message = f"4.4.1 Could not deliver through the relay: {error}"
-        return Outcome([], "", [], [Failure(address, 421, message) for address in recipients])
-    failures = [_failure(address, reply.code, reply.message) for address, reply in refused.items()]
-    delivered = [address for address in recipients if address not in refused]
+
+
+def _split(failures: list[tuple[bool, Failure]], delivered: list[str], response: str) -> Outcome:
     return Outcome(
         delivered,
         response,
         [f for bad, f in failures if bad],
         [f for bad, f in failures if not bad],
     )
+
+
+class RelayPool:
+    """Connections to the relay, kept open and reused between messages.
+
+    A message takes an idle connection (or opens one), runs one SMTP transaction
+    on it and gives it back when the transaction succeeded; a connection that saw
+    any trouble is closed instead. An idle connection the relay has meanwhile
+    dropped is noticed at MAIL FROM, before anything was sent, and the message
+    is tried once more on a fresh connection.
+    """
+
+    def __init__(self, relay: Relay, *, size: int = 8) -> None:
+        self.relay = relay
+        self.size = size
+        self._idle: list[aiosmtplib.SMTP] = []
+
+    async def send(self, sender: str, recipients: Sequence[str], content: bytes) -> Outcome:
+        """Deliver `content` to `recipients`; never raises for SMTP trouble."""
+        while self._idle:
+            client = self._idle.pop()
+            if not client.is_connected:
+                continue
+            try:
+                return await self._transaction(client, sender, recipients, content)
+            except aiosmtplib.SMTPServerDisconnected:
+                client.close()  # dropped while idle: try a fresh connection
+        client = _client(self.relay)
+        try:
+            await client.connect()
+        except (aiosmtplib.SMTPException, OSError) as error:
+            client.close()
+            message = f"4.4.1 Could not connect to the relay: {error}"
+            return Outcome([], "", [], [Failure(address, 421, message) for address in recipients])
+        try:
+            return await self._transaction(client, sender, recipients, content)
+        except (aiosmtplib.SMTPException, OSError) as error:
+            client.close()
+            message = f"4.4.2 The relay connection failed: {error}"
+            return Outcome([], "", [], [Failure(address, 421, message) for address in recipients])
+
+    async def _transaction(
+        self, client: aiosmtplib.SMTP, sender: str, recipients: Sequence[str], content: bytes
+    ) -> Outcome:
+        try:
+            refused, response = await client.sendmail(sender, list(recipients), content)
+        except aiosmtplib.SMTPRecipientsRefused as every:
+            client.close()
+            failures = [_failure(r.recipient, r.code, r.message) for r in every.recipients]
+            return _split(failures, [], "")
+        except aiosmtplib.SMTPServerDisconnected:
+            raise
+        except aiosmtplib.SMTPResponseException as error:
+            # The sender or the data was refused: the same answer for every recipient.
+            client.close()
+            failures = [_failure(address, error.code, error.message) for address in recipients]
+            return _split(failures, [], "")
+        failures = [
+            _failure(address, reply.code, reply.message) for address, reply in refused.items()
+        ]
+        if len(self._idle) < self.size:
+            self._idle.append(client)
+        else:
+            client.close()
+        return _split(failures, [a for a in recipients if a not in refused], response)
+
+    def close(self) -> None:
+        for client in self._idle:
+            client.close()
+        self._idle.clear()

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
-from sesame.delivery.relay import Failure, Outcome, Relay, send
+from sesame.delivery.relay import Failure, Outcome, Relay, RelayPool
 from sesame.events import records
 from sesame.store.base import Delivery, Event, Store
 
@@ -50,7 +50,7 @@ class DeliveryWorker:
     ) -> None:
         self.store = store
         self.executor = executor
-        self.relay = relay
+        self.relay = None if relay is None else RelayPool(relay)
         self.retry_seconds = retry_seconds
         self.lease_seconds = lease_seconds
         self.batch = batch
@@ -74,6 +74,13 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         """Deliver until stop() is called; a failing round is logged, never fatal."""
+        try:
+            await self._loop()
+        finally:
+            if self.relay is not None:
+                self.relay.close()
+
+    async def _loop(self) -> None:
         while not self._stopping:
             try:
                 worked = await self.run_once()
@@ -101,7 +108,7 @@ class DeliveryWorker:
         if self.relay is None:
             outcome = Outcome(list(item.recipients), LOCAL_CAPTURE_RESPONSE, [], [])
         else:
-            outcome = await send(self.relay, message.sender, item.recipients, message.content)
+            outcome = await self.relay.send(message.sender, item.recipients, message.content)
             if outcome.response:
                 outcome = Outcome(
                     outcome.delivered,

@@ -373,7 +373,7 @@ def _anchor(html: str, start: int, gt: int) -> tuple[_Href | None, bool, str | N
             elif tags is None:
                 tags = attr.group("dq") or attr.group("sq") or attr.group("uq") or ""
             begin = attr.start("name")
-            if True:
+            if html[attr.end()] in "\t\n\f\r >":
                 sep = attr.group("sep")
                 begin -= len(sep) - len(sep.rstrip(_WS))
             removals.append((begin, attr.end(), ""))
@@ -441,7 +441,7 @@ def rewrite(
         elif kind == "holder":
             holders.append(found.span(kind))
         elif kind == "body":
-            body = found.start(kind)
+            body = found.start(kind) if body < 0 else body
         else:  # a raw-text element: its content is text up to its end tag
             name = found.group("rawname").lower()
             close = _RAW_END[name](html, found.end()) if name != "plaintext" else None

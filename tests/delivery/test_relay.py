@@ -1,0 +1,89 @@
+"""The SMTP relay client against a real SMTP server: replies classified, connections reused."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from sesame.delivery.relay import Relay, RelayPool
+
+from harness import free_port
+from smtp_sink import SmtpSink
+
+MESSAGE = b"From: a@example.com\r\nTo: b@example.org\r\nSubject: s\r\n\r\nbody\r\n"
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    running = SmtpSink()
+    running.start()
+    yield running
+    running.stop()
+
+
+def test_connections_are_reused_between_messages(sink: SmtpSink) -> None:
+    async def run() -> list[str]:
+        pool = RelayPool(Relay("127.0.0.1", sink.port))
+        outcomes = [await pool.send("a@example.com", ["b@example.org"], MESSAGE) for _ in range(3)]
+        pool.close()
+        return [o.response for o in outcomes]
+
+    responses = asyncio.run(run())
+    assert all(r.startswith("2.0.0 Ok") or r.startswith("Ok") for r in responses), responses
+    peers = {sink.next().peer for _ in range(3)}
+    assert len(peers) == 1
+
+
+def test_replies_are_classified_per_recipient(sink: SmtpSink) -> None:
+    sink.reply("later@example.org", "451 4.2.0 busy")
+    sink.reply("never@example.org", "550 5.1.1 unknown user")
+
+    async def run() -> tuple[list[str], list[str], list[str]]:
+        pool = RelayPool(Relay("127.0.0.1", sink.port))
+        outcome = await pool.send(
+            "a@example.com", ["ok@example.org", "later@example.org", "never@example.org"], MESSAGE
+        )
+        pool.close()
+        return (
+            outcome.delivered,
+            [f.status for f in outcome.transient],
+            [f.diagnostic for f in outcome.permanent],
+        )
+
+    delivered, transient, permanent = asyncio.run(run())
+    assert delivered == ["ok@example.org"]
+    assert transient == ["4.2.0"]
+    assert permanent == ["smtp; 550 5.1.1 unknown user"]
+
+
+def test_an_unreachable_relay_is_a_transient_failure() -> None:
+    async def run() -> tuple[list[str], list[int]]:
+        pool = RelayPool(Relay("127.0.0.1", free_port(), timeout=5))
+        outcome = await pool.send("a@example.com", ["b@example.org"], MESSAGE)
+        return outcome.delivered, [f.code for f in outcome.transient]
+
+    assert asyncio.run(run()) == ([], [421])
+
+
+def test_a_dropped_idle_connection_is_replaced() -> None:
+    first_sink = SmtpSink()
+    first_sink.start()
+    second_sink = SmtpSink(first_sink.port)
+
+    async def run() -> list[str]:
+        pool = RelayPool(Relay("127.0.0.1", first_sink.port))
+        first = await pool.send("a@example.com", ["b@example.org"], MESSAGE)
+        # The relay restarts: the connection kept idle in the pool is dead now.
+        first_sink.stop()
+        second_sink.start()
+        second = await pool.send("a@example.com", ["b@example.org"], MESSAGE)
+        pool.close()
+        return [*first.delivered, *second.delivered]
+
+    try:
+        assert asyncio.run(run()) == ["b@example.org", "b@example.org"]
+        assert second_sink.next().recipients == ["b@example.org"]
+    finally:
+        second_sink.stop()
