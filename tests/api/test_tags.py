@@ -173,3 +173,18 @@ def test_create_with_fifty_one_tags_is_bad_request(ses: Any, unique: str) -> Non
             ConfigurationSetName=unique, Tags=tag_list({f"k{i}": "v" for i in range(51)})
         )
     bad_request(caught)
+
+
+def test_templates_are_taggable(ses: Any, unique: str) -> None:
+    ses.create_email_template(
+        TemplateName=unique,
+        TemplateContent={"Subject": "s", "Text": "t"},
+        Tags=[{"Key": "team", "Value": "mail"}],
+    )
+    arn = f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:template/{unique}"
+    ses.tag_resource(ResourceArn=arn, Tags=[{"Key": "env", "Value": "dev"}])
+    assert tags_of(ses, arn) == {"team": "mail", "env": "dev"}
+    ses.untag_resource(ResourceArn=arn, TagKeys=["team"])
+    assert tags_of(ses, arn) == {"env": "dev"}
+    # Tagging does not touch the content.
+    assert ses.get_email_template(TemplateName=unique)["TemplateContent"]["Text"] == "t"

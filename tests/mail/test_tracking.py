@@ -86,6 +86,14 @@ TAGS = {
         [(X, {})],
     ),
     "first href wins even without a value": Case(f'<a href href="{X}">', f'<a href href="{X}">'),
+    "first href wins even without a value, with ses: attributes": Case(
+        f'<a href ses:tags="a:1" href="{X}">', '<a href href="https://x.test/">'
+    ),
+    "first href wins with ses: attributes": Case(
+        f'<a ses:tags="a:1" href="{X}" href="https://y.test/">',
+        f'<a href="{T(0)}" href="https://y.test/">',
+        [(X, {"a": ["1"]})],
+    ),
     "first href wins even when it is not trackable": Case(
         '<a href="mailto:a@b.test" href="https://second.test/">',
         '<a href="mailto:a@b.test" href="https://second.test/">',

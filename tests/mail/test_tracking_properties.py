@@ -267,7 +267,7 @@ def valid_url(draw: st.DrawFn) -> tuple[str, str]:
         if char == "&":
             following = re.match(r"[A-Za-z0-9_]*=?", url[i + 1 :])
             plain_key = following is not None and re.fullmatch(r"[A-Za-z0-9]+=", following.group())
-            choices = ["&amp;", "&#38;", "&#x26;", "&AMP;"] + (["&"] if plain_key else [])
+            choices = ["&amp;", "&#38;", "&#x26;", "&AMP;"] + (["&"] * 4 if plain_key else [])
             raw += draw(st.sampled_from(choices))
         elif char == "'":
             raw += draw(st.sampled_from(["&#39;", "&apos;", "&#x27;"]))
@@ -290,9 +290,10 @@ BAD_CHARS = [" ", "é", "|", "{", "}", "^", "`", "\\", "<", ">", '"', "\u00a0", 
 
 
 @st.composite
-def href(draw: st.DrawFn, sep: str) -> Attr:
+def href(draw: st.DrawFn, sep: str, styles: tuple[str, ...] = ()) -> Attr:
     name = draw(cases("href"))
-    style = draw(st.sampled_from(["valid", "valid", "valid", "invalid", "broken", "none"]))
+    styles = styles or ("valid", "valid", "valid", "invalid", "broken", "none")
+    style = draw(st.sampled_from(styles))
     if style == "none":
         return Attr(sep, "href", name)
     url: str | None
@@ -394,6 +395,9 @@ def attributes(draw: st.DrawFn, kinds: list[str]) -> list[Attr]:
             sep = draw(SPACE)  # a `/` would join the unquoted value
         else:
             sep = draw(st.one_of(SPACE, st.sampled_from(["/", " / "])))
+        if kind == "dead-href":  # a first href that is not trackable
+            attrs.append(draw(href(sep, ("none", "invalid"))))
+            continue
         maker = {"href": href, "notrack": ses_no_track, "tags": ses_tags, "other": other_attr}
         attrs.append(draw(maker[kind](sep)))
     return attrs
@@ -416,6 +420,8 @@ def link_tag(draw: st.DrawFn) -> LinkTag:
     )
     if draw(st.integers(0, 3)) and "href" not in kinds:
         kinds.insert(draw(st.integers(0, len(kinds))), "href")
+    if draw(st.integers(0, 4)) == 0:  # duplicate hrefs: the first one wins
+        kinds = ["dead-href", *kinds, "href"]
     attrs = draw(attributes(kinds))
     end = _tag_end(draw, attrs)
     after = draw(TEXT) + draw(st.sampled_from(["</a>", "</A>", "", "</a >"]))

@@ -252,3 +252,25 @@ def test_links_keep_working_after_a_key_rotation(
         response = get(server, link)
         assert response.status == 302
         assert response.getheader("Location") == "https://example.org/a?x=1&y=2"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/L0/",
+        "/I0/",
+        "/L0/%FF%FE/1/x/y.z",
+        "/I0/" + "a" * 5000,
+        "/L0/https:%2F%2Fexample.org/not-a-number/id/k.mac",
+        "/L0/https:%2F%2Fexample.org/1/id/k.mac/extra",
+        "/I0/id/" + "%00" * 10,
+    ],
+)
+def test_hostile_tracking_paths_are_404(server: RunningSesame, path: str) -> None:
+    target = urlsplit(server.url)
+    connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=30)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    assert response.status == 404
+    assert response.getheader("Location") is None
+    connection.close()

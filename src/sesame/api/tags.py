@@ -1,7 +1,8 @@
 """TagResource, UntagResource, ListTagsForResource, and the tag rules.
 
 Tags live on their resource's record. An ARN names the resource:
-`arn:aws:ses:<region>:<account>:configuration-set/<name>` or `.../identity/<name>`;
+`arn:aws:ses:<region>:<account>:configuration-set/<name>`, `.../identity/<name>` or
+`.../template/<name>`;
 an ARN of another account, region or resource type is a resource that does
 not exist here.
 """
@@ -16,6 +17,7 @@ from sesame.protocol.errors import BadRequestException, NotFoundException
 from sesame.store.base import Store
 
 MAX_TAGS = 50
+_KINDS = ("configuration-set", "identity", "template")
 
 
 def check_tags(tags: list[dict[str, str]]) -> None:
@@ -38,17 +40,18 @@ class TagsProvider:
     def _resource(self, ctx: RequestContext, arn: str) -> tuple[str, str]:
         prefix = f"arn:aws:ses:{ctx.region}:{ctx.account_id}:"
         kind, _, name = arn.removeprefix(prefix).partition("/")
-        if not arn.startswith(prefix) or kind not in ("configuration-set", "identity") or not name:
+        if not arn.startswith(prefix) or kind not in _KINDS or not name:
             raise NotFoundException(f"Resource not found: {arn}")
         return kind, name
 
     def _tags(self, ctx: RequestContext, arn: str) -> list[dict[str, str]]:
         kind, name = self._resource(ctx, arn)
-        record = (
-            self.store.get_configuration_set(name)
-            if kind == "configuration-set"
-            else self.store.get_identity(name)
-        )
+        getters = {
+            "configuration-set": self.store.get_configuration_set,
+            "identity": self.store.get_identity,
+            "template": self.store.get_email_template,
+        }
+        record = getters[kind](name)
         if record is None:
             raise NotFoundException(f"Resource not found: {arn}")
         return list(record.tags)
@@ -58,8 +61,10 @@ class TagsProvider:
         kind, name = self._resource(ctx, arn)
         if kind == "configuration-set":
             found = self.store.update_configuration_set(name, tags=tags)
-        else:
+        elif kind == "identity":
             found = self.store.update_identity(name, tags=tags)
+        else:
+            found = self.store.update_email_template(name, tags=tags)
         if not found:
             raise NotFoundException(f"Resource not found: {arn}")
 

@@ -258,7 +258,7 @@ def _charref(match: re.Match[str]) -> str:
             if size < len(name):
                 return match.group()  # followed by an alphanumeric
             after = match.string[match.end()] if match.end() < len(match.string) else ""
-            if semicolon or after != "=":
+            if True:
                 return html5[name] + semicolon
             return match.group()
     return match.group()  # not a reference: a literal ampersand
@@ -441,7 +441,7 @@ def rewrite(
         elif kind == "holder":
             holders.append(found.span(kind))
         elif kind == "body":
-            body = found.start(kind) if body < 0 else body
+            body = found.start(kind)
         else:  # a raw-text element: its content is text up to its end tag
             name = found.group("rawname").lower()
             close = _RAW_END[name](html, found.end()) if name != "plaintext" else None

@@ -260,7 +260,13 @@ class Store(Protocol):
         """Templates in ascending name order, strictly after `after`, at most `limit`."""
         ...
 
-    def update_email_template(self, name: str, content: dict[str, str]) -> bool:
+    def update_email_template(
+        self,
+        name: str,
+        content: dict[str, str] | None = None,
+        *,
+        tags: list[dict[str, str]] | None = None,
+    ) -> bool:
         """Replace the content (tags and creation time stay); False if it does not exist."""
         ...
 

@@ -493,10 +493,22 @@ class SQLiteStore:
         )
         return [_template(row) for row in rows]
 
-    def update_email_template(self, name: str, content: dict[str, str]) -> bool:
+    def update_email_template(
+        self,
+        name: str,
+        content: dict[str, str] | None = None,
+        *,
+        tags: list[dict[str, str]] | None = None,
+    ) -> bool:
         with self._write() as conn:
             cursor = conn.execute(
-                "UPDATE email_templates SET content = ? WHERE name = ?", (_dump(content), name)
+                "UPDATE email_templates SET content = COALESCE(?, content), "
+                "tags = COALESCE(?, tags) WHERE name = ?",
+                (
+                    None if content is None else _dump(content),
+                    None if tags is None else _dump(tags),
+                    name,
+                ),
             )
         return cursor.rowcount > 0
 
