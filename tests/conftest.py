@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from harness import RunningSesame, start_sesame
+from smtp_sink import SmtpSink
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +28,36 @@ def ses(sesame: RunningSesame) -> Any:
 def unique() -> str:
     """A fresh name for a test's resources, so tests share one server safely."""
     return "t" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[SmtpSink]:
+    """A real SMTP server for one test module's mail."""
+    running = SmtpSink()
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def relayed(
+    request: pytest.FixtureRequest, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningSesame]:
+    """A Sesame delivering to `sink`; a module's RELAY_SETTINGS dict adds settings."""
+    settings = getattr(request.module, "RELAY_SETTINGS", {})
+    running = start_sesame(tmp_path_factory.mktemp("relayed"), smtp_relay=sink.address, **settings)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def client(relayed: RunningSesame) -> Any:
+    return relayed.client()
+
+
+@pytest.fixture
+def sender(client: Any, unique: str) -> str:
+    """A From address on a freshly verified domain."""
+    domain = f"{unique}.example.com"
+    client.create_email_identity(EmailIdentity=domain)
+    return f"news@{domain}"

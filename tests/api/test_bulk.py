@@ -4,45 +4,17 @@ real SMTP server, one result per entry, events in the store."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from harness import ACCOUNT_ID, REGION, RunningSesame, start_sesame
+from harness import ACCOUNT_ID, REGION, RunningSesame
 from smtp_sink import Received, SmtpSink
 from wire import error
 
 SUBJECT = "{{greeting}}, {{name}}"
 TEXT = "{{greeting}} {{name}}, your code is {{code.value}}."
-
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[SmtpSink]:
-    running = SmtpSink()
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def relayed(sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSesame]:
-    running = start_sesame(tmp_path_factory.mktemp("bulk"), smtp_relay=sink.address)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def client(relayed: RunningSesame) -> Any:
-    return relayed.client()
-
-
-@pytest.fixture
-def sender(client: Any, unique: str) -> str:
-    domain = f"{unique}.example.com"
-    client.create_email_identity(EmailIdentity=domain)
-    return f"news@{domain}"
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -19,34 +18,7 @@ MESSAGE_ID = re.compile(
     r"0100[0-9a-f]{12}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}-000000"
 )
 
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[SmtpSink]:
-    running = SmtpSink()
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def relayed(sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSesame]:
-    running = start_sesame(
-        tmp_path_factory.mktemp("relayed"), smtp_relay=sink.address, delivery_retry_seconds=1
-    )
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def client(relayed: RunningSesame) -> Any:
-    return relayed.client()
-
-
-@pytest.fixture
-def sender(client: Any, unique: str) -> str:
-    domain = f"{unique}.example.com"
-    client.create_email_identity(EmailIdentity=domain)
-    return f"news@{domain}"
+RELAY_SETTINGS = {"delivery_retry_seconds": 1}
 
 
 def simple(subject: str = "Hello", text: str = "Hi there", html: str | None = None) -> Any:

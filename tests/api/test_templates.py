@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -16,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from sesame.mail.render import RenderingError, check_template
 
-from harness import ACCOUNT_ID, REGION, RunningSesame, start_sesame
+from harness import ACCOUNT_ID, REGION, RunningSesame
 from smtp_sink import SmtpSink
 from wire import error, walk_pages
 
@@ -37,33 +36,6 @@ DATA = {
     "order": {"id": "A-17"},
     "items": [{"title": "Tea", "qty": 2}, {"title": "Cake", "qty": 1}],
 }
-
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[SmtpSink]:
-    running = SmtpSink()
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def relayed(sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSesame]:
-    running = start_sesame(tmp_path_factory.mktemp("templates"), smtp_relay=sink.address)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def client(relayed: RunningSesame) -> Any:
-    return relayed.client()
-
-
-@pytest.fixture
-def sender(client: Any, unique: str) -> str:
-    domain = f"{unique}.example.com"
-    client.create_email_identity(EmailIdentity=domain)
-    return f"news@{domain}"
 
 
 @pytest.fixture

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import http.client
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from harness import RunningSesame, start_sesame
+from harness import RunningSesame
 from smtp_sink import SmtpSink
 
 HTML = (
@@ -27,23 +26,12 @@ HTML = (
 )
 
 
-@pytest.fixture(scope="module")
-def sink() -> Iterator[SmtpSink]:
-    running = SmtpSink()
-    running.start()
-    yield running
-    running.stop()
+RELAY_SETTINGS = {"trusted_proxies": "127.0.0.0/8, 10.0.0.0/8"}
 
 
-@pytest.fixture(scope="module")
-def server(sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSesame]:
-    running = start_sesame(
-        tmp_path_factory.mktemp("tracking"),
-        smtp_relay=sink.address,
-        trusted_proxies="127.0.0.0/8, 10.0.0.0/8",
-    )
-    yield running
-    running.stop()
+@pytest.fixture
+def server(relayed: RunningSesame) -> RunningSesame:
+    return relayed
 
 
 def get(
