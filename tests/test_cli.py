@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -41,6 +42,17 @@ def _serve(
     return process, lines
 
 
+def client(port: str | int, key_id: str, secret: str, region: str = "us-east-1") -> Any:
+    """A boto3 sesv2 client for a `sesame serve` on this machine's `port`."""
+    return boto3.client(
+        "sesv2",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name=region,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+    )
+
+
 @pytest.fixture
 def stop() -> Iterator[list[subprocess.Popen[str]]]:
     processes: list[subprocess.Popen[str]] = []
@@ -66,13 +78,7 @@ def test_serve_generates_credentials_once_and_keeps_data(
     credentials = tmp_path / ".sesame" / "credentials.json"
     assert credentials.stat().st_mode & 0o777 == 0o600
 
-    ses = boto3.client(
-        "sesv2",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region_name="us-east-1",
-        aws_access_key_id=key_id.group(1),
-        aws_secret_access_key=secret.group(1),
-    )
+    ses = client(port, key_id.group(1), secret.group(1))
     ses.create_configuration_set(ConfigurationSetName="kept")
     process.terminate()
     # uvicorn shuts down gracefully, then re-raises the signal it caught.
@@ -104,13 +110,7 @@ def test_environment_variables_configure_serve(
     text = "\n".join(lines)
     assert "eu-west-1" in text and "AKIAENVIRONMENTKEY01" in text and "s" * 40 not in text
     assert not (tmp_path / "d" / "credentials.json").exists()
-    ses = boto3.client(
-        "sesv2",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region_name="eu-west-1",
-        aws_access_key_id="AKIAENVIRONMENTKEY01",
-        aws_secret_access_key="s" * 40,
-    )
+    ses = client(port, "AKIAENVIRONMENTKEY01", "s" * 40, region="eu-west-1")
     assert ses.list_configuration_sets()["ConfigurationSets"] == []
 
 
@@ -131,13 +131,7 @@ def test_several_workers_share_one_port_and_one_database(
     )
     stop.append(process)
     assert lines[-1] == f"Sesame is ready on http://127.0.0.1:{port} (2 workers)"
-    ses = boto3.client(
-        "sesv2",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region_name="us-east-1",
-        aws_access_key_id="AKIAWORKERSTESTKEY01",
-        aws_secret_access_key="w" * 40,
-    )
+    ses = client(port, "AKIAWORKERSTESTKEY01", "w" * 40)
     names = [f"set-{index}" for index in range(20)]
     for name in names:
         ses.create_configuration_set(ConfigurationSetName=name)
@@ -188,13 +182,7 @@ def test_the_tracking_port_serves_tracking_and_nothing_else(
     )
     stop.append(process)
     assert lines[-1].endswith(f"tracking also on port {tracking_port}"), lines
-    ses = boto3.client(
-        "sesv2",
-        endpoint_url=f"http://127.0.0.1:{api_port}",
-        region_name="us-east-1",
-        aws_access_key_id="AKIATRACKINGPORTKEY1",
-        aws_secret_access_key="t" * 40,
-    )
+    ses = client(api_port, "AKIATRACKINGPORTKEY1", "t" * 40)
     ses.create_email_identity(EmailIdentity="example.com")
     ses.create_configuration_set(ConfigurationSetName="opens")
     ses.create_configuration_set_event_destination(
