@@ -211,3 +211,24 @@ def test_the_tracking_port_serves_tracking_and_nothing_else(
         urllib.request.urlopen(f"http://127.0.0.1:{tracking_port}/v2/email/configuration-sets")
     assert caught.value.code == 404
     caught.value.close()
+
+
+def test_keys_rotate_adds_a_signing_key(tmp_path: Path) -> None:
+    from sesame.store import open_store
+
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-m", "sesame", "keys", "rotate", "--data-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("New signing key ")
+    store = open_store(f"sqlite:///{tmp_path / 'sesame.db'}")
+    try:
+        keys = store.signing_keys()
+    finally:
+        store.close()
+    assert len(keys) == 2 and keys[0].id != keys[1].id
+    assert all(len(key.secret) == 32 for key in keys)

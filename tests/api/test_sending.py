@@ -219,3 +219,30 @@ def test_without_a_relay_mail_is_kept_locally(ses: Any, sesame: RunningSesame, u
 def test_settings_reject_a_bad_relay(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="--smtp-relay must be HOST:PORT"):
         start_sesame(tmp_path, smtp_relay="nohost")
+
+
+def test_attachments_arrive_byte_for_byte(client: Any, sink: SmtpSink, sender: str) -> None:
+    payload = bytes(range(256)) * 40
+    client.send_email(
+        FromEmailAddress=sender,
+        Destination={"ToAddresses": ["files@example.org"]},
+        Content={
+            "Simple": {
+                "Subject": {"Data": "files"},
+                "Body": {"Text": {"Data": "see attached"}},
+                "Attachments": [
+                    {"RawContent": payload, "FileName": "data.bin"},
+                    {
+                        "RawContent": "Zählung;1\n".encode(),
+                        "FileName": "zählung.csv",
+                        "ContentType": "text/csv",
+                    },
+                ],
+            }
+        },
+    )
+    mail = sink.next().message()
+    attached = {part.get_filename(): part for part in mail.iter_attachments()}
+    assert attached["data.bin"].get_content() == payload
+    assert attached["zählung.csv"].get_content_type() == "text/csv"
+    assert attached["zählung.csv"].get_payload(decode=True) == "Zählung;1\n".encode()
