@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench-api coverage clean
+.PHONY: run test lint bench bench-api coverage clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Sesame needs Python 3.11+"'
@@ -23,6 +23,14 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q
+
+# Every benchmark, each against its baseline in the same run (bench/README.md); about
+# 3 minutes on a 2-core machine. rewrite.py runs when it is there.
+bench: $(STAMP)
+	@if [ -f bench/rewrite.py ]; then echo "$(BIN)/python bench/rewrite.py"; $(BIN)/python bench/rewrite.py; fi
+	$(BIN)/python bench/clicks.py
+	$(BIN)/python bench/send.py
+	$(BIN)/python bench/api.py
 
 bench-api: $(STAMP)
 	$(BIN)/python bench/api.py

@@ -1,4 +1,4 @@
-"""`make bench` (click): requests/s of Sesame's click redirect against a bare 302.
+"""`make bench`, clicks: requests/s of Sesame's click redirect against a bare 302.
 
 One run starts, side by side on loopback:
   bare302  the smallest ASGI app answering a fixed 302 (this file, `serve-302`),
@@ -21,6 +21,10 @@ graceful stop (SIGTERM flushes what is buffered): the count must equal the 302s.
     python bench/clicks.py [--rounds N] [--seconds S] [--warmup S] [--connections C]
     python bench/clicks.py serve-302 --port P      (the baseline server on its own)
 
+`--experiments` adds one more server: Sesame's own `build_app` on the same SQLite
+file, with the recorder's write replaced by a no-op (hits are still verified and
+buffered, then dropped), which measures what writing the Click events costs.
+
 Exit status 1 when Sesame answered anything but a 302, a connection failed, or a
 Click event is missing; the 0.8x target is reported, not enforced.
 """
@@ -28,9 +32,11 @@ Click event is missing; the 0.8x target is reported, not enforced.
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import platform
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -49,14 +55,10 @@ import boto3
 import requests
 import uvloop
 
-from api import Scenario, start_all, terminated_by_signal
+from api import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, Scenario, start_all, terminated_by_signal
 from loadgen import Round, median, run_round
 from servers import Server, free_port
 
-HERE = Path(__file__).resolve().parent
-REGION = "us-east-1"
-ACCESS_KEY_ID = "AKIDSESAMEBENCH00002"
-SECRET_ACCESS_KEY = "sesame-bench-secret-not-a-real-one"
 DOMAIN = "example.com"
 TRACKING_HOST = f"track.{DOMAIN}"
 SET_NAME = "clicks"
@@ -104,6 +106,29 @@ def serve_302(host: str, port: int) -> None:
     uvicorn.Server(config(bare_302, host, port)).run()
 
 
+def serve_without_writes(host: str, port: int, data_dir: Path) -> None:
+    """Experiment: Sesame as `sesame serve` builds it, except that the recorder drops
+    every batch instead of building and storing its Click events."""
+    import uvicorn
+
+    from sesame.app import build_app
+    from sesame.config import Settings
+    from sesame.server import config
+
+    settings = Settings(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        region=REGION,
+        access_key_id=ACCESS_KEY_ID,
+        secret_access_key=SECRET_ACCESS_KEY,
+        deliver=False,
+    )
+    app = build_app(settings)
+    app.recorder._write = lambda batch: []  # type: ignore[method-assign]
+    uvicorn.Server(config(app, host, port)).run()
+
+
 # -- setting Sesame up and collecting tracked links ------------------------------------
 
 
@@ -130,13 +155,23 @@ def client_for(server: Server) -> Any:
     )
 
 
-def set_up(client: Any) -> None:
+def sesame_server(tmp: Path, data_dir: Path, *extra: str, name: str = "sesame") -> Server:
+    """`python -m sesame serve` on a free port, SQLite in `data_dir`, not started yet."""
+    port = free_port()
+    argv = [sys.executable, "-m", "sesame", "serve", "--port", str(port), "--region", REGION]
+    argv += ["--data-dir", str(data_dir), "--access-key-id", ACCESS_KEY_ID]
+    argv += ["--secret-access-key", SECRET_ACCESS_KEY, *extra]
+    return Server(name, argv, port, tmp / f"{name}.log")
+
+
+def set_up(client: Any, set_name: str) -> None:
+    """A verified domain, and a configuration set that tracks opens and clicks."""
     client.create_email_identity(EmailIdentity=DOMAIN)
     client.create_configuration_set(
-        ConfigurationSetName=SET_NAME, TrackingOptions={"CustomRedirectDomain": TRACKING_HOST}
+        ConfigurationSetName=set_name, TrackingOptions={"CustomRedirectDomain": TRACKING_HOST}
     )
     client.create_configuration_set_event_destination(
-        ConfigurationSetName=SET_NAME,
+        ConfigurationSetName=set_name,
         EventDestinationName="engagement",
         EventDestination={
             "Enabled": True,
@@ -239,6 +274,96 @@ def stop_gracefully(server: Server) -> int | None:
         return None
 
 
+# -- profiling (optional) -------------------------------------------------------------
+
+#: Where `pip install --target /tmp/pyspy py-spy` puts it (bench/README.md, Caveats).
+PY_SPY_FALLBACK = "/tmp/pyspy/bin/py-spy"
+
+
+class Profile:
+    """py-spy recording a server while the rounds run: which code holds the GIL.
+
+    `--gil` samples only the thread holding the GIL, so the shares add up to the one
+    core a CPython process can use for Python code; a thread waiting on a socket or
+    SQLite's disk I/O (with the GIL released) does not count."""
+
+    def __init__(self, process: subprocess.Popen[bytes], out: Path) -> None:
+        self.process = process
+        self.out = out
+
+    @classmethod
+    def start(cls, server: Server, out: Path | str, rate: int = 200) -> Profile:
+        out = Path(out)
+        py_spy = shutil.which("py-spy") or PY_SPY_FALLBACK
+        assert server.process is not None
+        argv = [py_spy, "record", "--gil", "--threads", "--rate", str(rate), "--format", "raw"]
+        argv += ["--output", str(out), "--pid", str(server.process.pid)]
+        log = out.with_suffix(".log").open("wb")
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        return cls(process, out)
+
+    def stop(self, top: int = 22) -> list[str]:
+        """Stop recording; the summary lines (threads, then functions by inclusive share)."""
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        if not self.out.exists():
+            log = self.out.with_suffix(".log").read_text(errors="replace")
+            return [f"py-spy wrote no profile: {log.strip()[-500:]}"]
+        return summarize(self.out.read_text(), top)
+
+
+def add_profile_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="",
+        type=str,
+        metavar="FILE",
+        help="record Sesame with py-spy (--gil) during the measured rounds and print where its "
+        "time goes; FILE keeps py-spy's raw collapsed stacks (for flamegraph.pl). py-spy comes "
+        "from PATH or /tmp/pyspy/bin, and slows Sesame down while it samples",
+    )
+
+
+def summarize(raw: str, top: int) -> list[str]:
+    """Shares of samples per thread, and per function (inclusive and self), from
+    py-spy's raw (collapsed-stack) output. Frames in every sample of their thread
+    (the interpreter, uvicorn's and the thread pool's outer loops) are left out."""
+    total = 0
+    threads: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[tuple[str, str]] = collections.Counter()
+    own: collections.Counter[str] = collections.Counter()
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        samples = int(count)
+        total += samples
+        thread, *frames = stack.split(";")
+        thread = re.sub(r"^thread \(\w+\): ", "", thread)
+        threads[thread] += samples
+        # "function (path/to/file.py:line)" -> "function (file.py)"
+        names = [re.sub(r" \(.*?([^/]+\.py):\d+\)", r" (\1)", f) for f in frames]
+        for name in set(names):
+            inclusive[(thread, name)] += samples
+        if names:
+            own[names[-1]] += samples
+    if not total:
+        return ["py-spy recorded no samples"]
+    lines = [f"py-spy --gil profile of Sesame over the measured rounds, {total:,} samples:"]
+    lines += [f"  {n / total:6.1%}  thread {name}" for name, n in threads.most_common()]
+    lines.append("  inclusive (thread: function):")
+    shown = [(key, n) for key, n in inclusive.most_common() if n < threads[key[0]]][:top]
+    lines += [f"  {n / total:6.1%}  {thread}: {name}" for (thread, name), n in shown]
+    lines.append("  self:")
+    lines += [f"  {n / total:6.1%}  {name}" for name, n in own.most_common(top // 2)]
+    return lines
+
+
 # -- the run ---------------------------------------------------------------------------
 
 
@@ -306,12 +431,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     serve = sub.add_parser("serve-302", help="run only the bare 302 app (the baseline)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, required=True)
+    variant = sub.add_parser("serve-no-writes", help="run only the --experiments variant")
+    variant.add_argument("--host", default="127.0.0.1")
+    variant.add_argument("--port", type=int, required=True)
+    variant.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds (default 5)")
     parser.add_argument("--seconds", type=float, default=2.5, help="seconds per round")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per scenario")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
     parser.add_argument("--messages", type=int, default=50, help="messages sent (default 50)")
     parser.add_argument("--links", type=int, default=20, help="links per message (default 20)")
+    parser.add_argument(
+        "--experiments",
+        action="store_true",
+        help="also measure Sesame with the recorder's writes stubbed out (about +15 s)",
+    )
+    add_profile_option(parser)
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.connections < 1 or args.seconds <= 0 or args.messages < 1:
         parser.error("--rounds, --connections, --seconds and --messages must be positive")
@@ -323,6 +458,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve-302":
         serve_302(args.host, args.port)
         return 0
+    if args.command == "serve-no-writes":
+        serve_without_writes(args.host, args.port, args.data_dir)
+        return 0
     started = time.monotonic()
     print(
         f"Sesame click benchmark: {args.rounds} rounds x {args.seconds:g} s per scenario "
@@ -333,29 +471,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with terminated_by_signal(), ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sesame-bench-")))
-        python = sys.executable
-        bare_port, sesame_port = free_port(), free_port()
+        bare_port = free_port()
         bare = Server(
             "bare302",
-            [python, str(Path(__file__).resolve()), "serve-302", "--port", str(bare_port)],
+            [sys.executable, str(Path(__file__).resolve()), "serve-302", "--port", str(bare_port)],
             bare_port,
             tmp / "bare302.log",
         )
         data_dir = tmp / "sesame"
-        sesame = Server(
-            "sesame",
-            [
-                *(python, "-m", "sesame", "serve", "--port", str(sesame_port)),
-                *("--data-dir", str(data_dir), "--region", REGION),
-                *("--access-key-id", ACCESS_KEY_ID, "--secret-access-key", SECRET_ACCESS_KEY),
-            ],
-            sesame_port,
-            tmp / "sesame.log",
-        )
+        sesame = sesame_server(tmp, data_dir)
         start_all([bare, sesame], stack)
 
         client = client_for(sesame)
-        set_up(client)
+        set_up(client, SET_NAME)
         send_messages(client, args.messages, args.links)
         links = tracked_links(sesame)
         if len(links) != args.messages * args.links:
@@ -375,6 +503,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             Scenario("bare ASGI app (fixed 302)", bare, requests_),
             Scenario("Sesame click (verify, record, 302)", sesame, requests_),
         ]
+        if args.experiments:
+            port = free_port()
+            argv = [sys.executable, str(Path(__file__).resolve()), "serve-no-writes"]
+            argv += ["--port", str(port), "--data-dir", str(data_dir)]
+            no_writes = Server("no-writes", argv, port, tmp / "no-writes.log")
+            start_all([no_writes], stack)
+            scenarios.append(Scenario("Sesame, events not written (exp.)", no_writes, requests_))
         totals = {id(s): Totals({}) for s in scenarios}
 
         loop = uvloop.new_event_loop()
@@ -388,6 +523,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 seconds=args.warmup,
                 keep=False,
             )
+        profile = (
+            Profile.start(sesame, args.profile or tmp / "click.pyspy")
+            if args.profile is not None
+            else None
+        )
         for number in range(1, args.rounds + 1):
             for s in scenarios:
                 measure(
@@ -399,8 +539,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     keep=True,
                 )
             print(f"  round {number}/{args.rounds} done", file=sys.stderr, flush=True)
+        profile_lines = profile.stop() if profile else []
 
-        bare_s, sesame_s = scenarios
+        bare_s, sesame_s = scenarios[:2]
         sesame_totals = totals[id(sesame_s)]
         redirects = sesame_totals.statuses.get(302, 0) + hand_clicks
         database = data_dir / "sesame.db"
@@ -420,6 +561,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{min(ratios, default=0):.2f}x to {max(ratios, default=0):.2f}x. "
             f"Target >= {TARGET_RATIO:g}x: {'met' if ratio >= TARGET_RATIO else 'NOT met'}."
         )
+        for extra in scenarios[2:]:
+            print(
+                f"  {extra.label}: {extra.median_rate() / (bare_s.median_rate() or 1):.2f}x the "
+                f"bare 302 ({unexpected(extra) + extra.transport_errors()} errors): the events' "
+                f"writing costs Sesame {1 - sesame_s.median_rate() / extra.median_rate():.0%} "
+                "of its click rate."
+            )
         print(
             f"Click events: Sesame answered {redirects:,} redirects in all (warm-up and one "
             f"by hand included). While running, the events table held {running_count:,} "
@@ -433,6 +581,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Errors: Sesame {errors} (must be 0); bare 302 "
             f"{unexpected(bare_s) + bare_s.transport_errors()}."
         )
+        if profile_lines:
+            print("\n".join(profile_lines))
         print(f"Whole run {time.monotonic() - started:.0f} s.")
         return 0 if errors == 0 and events_ok else 1
 

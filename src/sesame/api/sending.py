@@ -446,8 +446,8 @@ class SendingProvider:
             except ValueError as problem:
                 raise BadRequestException(str(problem)) from None
         links = self._track(configuration_set, request, message, message_id)
-        size = mime.size(message)
-        if size > MAX_MESSAGE_BYTES:
+        content_bytes = message.as_bytes()
+        if len(content_bytes) > MAX_MESSAGE_BYTES:
             raise MessageRejected("Message length is more than 40 megabytes.")
 
         headers, truncated = submitted or mime.header_list(message)
@@ -464,7 +464,7 @@ class SendingProvider:
             envelope_from,
             recipients,
             mail,
-            message.as_bytes(),
+            content_bytes,
             [{"url": link.url, "tags": link.tags} for link in links],
         )
         self.store.accept_message(

@@ -7,7 +7,9 @@ final reply to DATA is what the Delivery event's `smtpResponse` carries.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -57,9 +59,15 @@ def _failure(address: str, code: int, message: str) -> tuple[bool, Failure]:
     return code >= 500, Failure(address, code, message)
 
 
+#: The name Sesame gives in EHLO; looked up once, because aiosmtplib would
+#: otherwise resolve the host's FQDN (in a thread) for every new connection.
+_EHLO_NAME = socket.gethostname() or "sesame"
+
+
 def _client(relay: Relay) -> aiosmtplib.SMTP:
     return aiosmtplib.SMTP(
         hostname=relay.host,
+        local_hostname=_EHLO_NAME,
         port=relay.port,
         use_tls=relay.tls == "tls",
         start_tls=relay.tls == "starttls",
@@ -81,8 +89,9 @@ def _split(failures: list[tuple[bool, Failure]], delivered: list[str], response:
 class RelayPool:
     """Connections to the relay, kept open and reused between messages.
 
-    A message takes an idle connection (or opens one), runs one SMTP transaction
-    on it and gives it back when the transaction succeeded; a connection that saw
+    At most `size` connections are in use at once. A message takes an idle
+    connection (or opens one), runs one SMTP transaction on it and gives it back
+    when the transaction succeeded; a connection that saw
     any trouble is closed instead. An idle connection the relay has meanwhile
     dropped is noticed at MAIL FROM, before anything was sent, and the message
     is tried once more on a fresh connection.
@@ -92,9 +101,16 @@ class RelayPool:
         self.relay = relay
         self.size = size
         self._idle: list[aiosmtplib.SMTP] = []
+        # At most `size` transactions at once, so a batch queues for the open
+        # connections instead of opening one per message.
+        self._slots = asyncio.Semaphore(size)
 
     async def send(self, sender: str, recipients: Sequence[str], content: bytes) -> Outcome:
         """Deliver `content` to `recipients`; never raises for SMTP trouble."""
+        async with self._slots:
+            return await self._send(sender, recipients, content)
+
+    async def _send(self, sender: str, recipients: Sequence[str], content: bytes) -> Outcome:
         while self._idle:
             client = self._idle.pop()
             if not client.is_connected:

@@ -105,6 +105,8 @@ class TrackingEndpoint:
         return self._client_ip(peer, forwarded), agent
 
     def _client_ip(self, peer: str, forwarded: str) -> str:
+        if not forwarded or not self.trusted_proxies:
+            return peer
         # Walk the chain from the nearest hop outwards while each hop is a proxy we
         # trust; the first untrusted address is the client.
         chain = [peer] + [part.strip() for part in reversed(forwarded.split(",")) if part.strip()]
