@@ -176,6 +176,8 @@ def test_every_changed_character_of_an_open_path_fails() -> None:
         lambda p: "/L0/",
         lambda p: p.encode("ascii") + b"\xff",
         lambda p: p.replace("/L0/", "/L0/\ud800"),
+        lambda p: p[:-1] + "\ud800",
+        lambda p: p[:-1] + "é",
     ],
 )
 def test_tampered_click_paths_fail(change: object) -> None:
@@ -219,6 +221,12 @@ def test_a_non_canonical_base64_spelling_fails() -> None:
 )
 def test_malformed_open_paths_fail(path: str) -> None:
     assert read_open(RING, path) is None
+
+
+def test_non_ascii_signatures_fail() -> None:
+    path = open_path(RING, MID)
+    for last in ("\ud800", "é", "\u212a"):
+        assert read_open(RING, path[:-1] + last) is None
 
 
 # --- keys --------------------------------------------------------------------------

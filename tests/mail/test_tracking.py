@@ -118,6 +118,16 @@ TAGS = {
     "unquoted value keeps its slash": Case(
         "<a href=https://x.test/a/>", f"<a href={T(0)}>", [("https://x.test/a/", {})]
     ),
+    "empty unquoted value before >": Case(
+        f'<a href=>x</a><div title=><a href="{X}">',
+        f'<a href=>x</a><div title=><a href="{T(0)}">',
+        [(X, {})],
+    ),
+    "attribute name starting with =": Case(
+        f'<div ="<a href=\'{X}\'>"><a =x href="{X}">',
+        f'<div ="<a href=\'{X}\'>"><a =x href="{T(0)}">',
+        [(X, {})],
+    ),
     "attribute named with a quote": Case(
         f'<a x"y=1 href="{X}">', f'<a x"y=1 href="{T(0)}">', [(X, {})]
     ),

@@ -145,13 +145,13 @@ def _text(path: str | bytes) -> str | None:
 def _secret(keyring: Keyring, sig: str) -> tuple[str, bytes, str] | None:
     key_id, dot, mac = sig.partition(".")
     secret = keyring.keys.get(key_id)
-    if not dot or secret is None or len(mac) != _MAC_CHARS:
+    if not dot or secret is None or len(mac) != _MAC_CHARS or not mac.isascii():
         return None
     return key_id, secret, mac
 
 
 def _same(expected: str, given: str) -> bool:
-    return hmac.compare_digest(expected.encode("ascii"), given.encode("utf-8"))
+    return hmac.compare_digest(expected.encode("ascii"), given.encode("ascii"))
 
 
 def read_open(keyring: Keyring, path: str | bytes) -> str | None:

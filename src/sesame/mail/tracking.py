@@ -258,7 +258,7 @@ def _charref(match: re.Match[str]) -> str:
             if size < len(name):
                 return match.group()  # followed by an alphanumeric
             after = match.string[match.end()] if match.end() < len(match.string) else ""
-            if True:
+            if semicolon or after != "=":
                 return html5[name] + semicolon
             return match.group()
     return match.group()  # not a reference: a literal ampersand
