@@ -30,7 +30,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -265,10 +265,20 @@ def read_tracking_options(database: Path) -> Any:
 # -- the report -----------------------------------------------------------------------
 
 
-def report_table(scenarios: Sequence[Scenario]) -> list[str]:
+def report_table(
+    scenarios: Sequence[Scenario],
+    *,
+    bad_label: str = "non-2xx",
+    bad: Callable[[Scenario], int] | None = None,
+    width: tuple[int, int] = (44, 42),
+) -> list[str]:
+    """The results table; `bad` counts the responses a scenario should not have got."""
+    count_bad = bad or Scenario.non_2xx
+    name_w, rounds_w = width
     head = (
-        f"{'scenario':<44} {'req/s per round':<42} {'median':>8} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'non-2xx':>8} {'conn err':>8} {'srv µs/req':>10} {'srv cores':>9} {'gen µs/req':>10}"
+        f"{'scenario':<{name_w}} {'req/s per round':<{rounds_w}} {'median':>8} {'p50 ms':>7} "
+        f"{'p99 ms':>7} {bad_label:>8} {'conn err':>8} {'srv µs/req':>10} {'srv cores':>9} "
+        f"{'gen µs/req':>10}"
     )
     out = [head, "-" * len(head)]
     for s in scenarios:
@@ -280,8 +290,8 @@ def report_table(scenarios: Sequence[Scenario]) -> list[str]:
         server_us = sum(s.server_cpu) / responses * 1e6
         gen_us = sum(r.generator_cpu for r in s.rounds) / responses * 1e6
         out.append(
-            f"{s.label:<44} {per_round:<42} {s.median_rate():>8,.0f} {p50:>7.2f} {p99:>7.2f} "
-            f"{s.non_2xx():>8} {s.transport_errors():>8} {server_us:>10.0f} "
+            f"{s.label:<{name_w}} {per_round:<{rounds_w}} {s.median_rate():>8,.0f} {p50:>7.2f} "
+            f"{p99:>7.2f} {count_bad(s):>8} {s.transport_errors():>8} {server_us:>10.0f} "
             f"{sum(s.server_cpu) / seconds:>9.2f} {gen_us:>10.1f}"
         )
     return out

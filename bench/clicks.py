@@ -56,7 +56,8 @@ import requests
 import uvloop
 
 from api import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, Scenario, start_all, terminated_by_signal
-from loadgen import Round, median, run_round
+from api import report_table as api_report_table
+from loadgen import Round, run_round
 from servers import Server, free_port
 
 DOMAIN = "example.com"
@@ -404,25 +405,7 @@ def unexpected(scenario: Scenario) -> int:
 
 
 def report_table(scenarios: Sequence[Scenario]) -> list[str]:
-    head = (
-        f"{'scenario':<34} {'req/s per round':<40} {'median':>8} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'not 302':>8} {'conn err':>8} {'srv µs/req':>10} {'srv cores':>9} {'gen µs/req':>10}"
-    )
-    out = [head, "-" * len(head)]
-    for s in scenarios:
-        responses = s.responses() or 1
-        seconds = sum(r.seconds for r in s.rounds) or 1.0
-        per_round = " ".join(f"{rate:,.0f}" for rate in s.rates())
-        p50 = median([r.p50_ns for r in s.rounds]) / 1e6
-        p99 = median([r.p99_ns for r in s.rounds]) / 1e6
-        server_us = sum(s.server_cpu) / responses * 1e6
-        gen_us = sum(r.generator_cpu for r in s.rounds) / responses * 1e6
-        out.append(
-            f"{s.label:<34} {per_round:<40} {s.median_rate():>8,.0f} {p50:>7.2f} {p99:>7.2f} "
-            f"{unexpected(s):>8} {s.transport_errors():>8} {server_us:>10.0f} "
-            f"{sum(s.server_cpu) / seconds:>9.2f} {gen_us:>10.1f}"
-        )
-    return out
+    return api_report_table(scenarios, bad_label="not 302", bad=unexpected, width=(34, 40))
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
