@@ -29,3 +29,17 @@ def test_every_layer_folder_states_its_rule() -> None:
     for folder in ("protocol", "api", "store", "web"):
         text = (ROOT / "src" / "sesame" / folder / "README.md").read_text()
         assert "Rule" in text
+
+
+def test_settings_never_show_their_secrets() -> None:
+    from sesame.config import Settings
+
+    shown = repr(
+        Settings(
+            access_key_id="AKIAEXAMPLEKEY000001",
+            secret_access_key="very-secret-access-key",
+            smtp_password="very-secret-password",
+        )
+    )
+    assert "AKIAEXAMPLEKEY000001" in shown
+    assert "very-secret" not in shown

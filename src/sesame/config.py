@@ -16,7 +16,8 @@ from typing import Any
 
 
 def _option(default: Any, help: str, **extra: Any) -> Any:
-    return field(default=default, metadata={"help": help, **extra})
+    # Secrets stay out of repr(), so a logged or printed Settings never shows them.
+    return field(default=default, repr=not extra.get("secret"), metadata={"help": help, **extra})
 
 
 @dataclass(frozen=True, slots=True)
