@@ -632,3 +632,13 @@ def test_a_whole_newsletter_changes_only_where_it_should() -> None:
         Link(0, "https://shop.test/?utm_source=nl&utm_medium=email", {}),
         Link(1, "https://shop.test/unsubscribe?u=1&region=eu", {"kind": ["unsub"]}),
     ]
+
+
+def test_first_index_continues_numbering_and_counts_toward_the_limit() -> None:
+    html = "".join(f'<a href="https://example.org/{n}">{n}</a>' for n in range(4))
+    done = rewrite(
+        html, click_url=lambda link: f"https://t/{link.index}", open_url=None, first_index=248
+    )
+    assert [link.index for link in done.links] == [248, 249]
+    assert [link.url for link in done.links] == ["https://example.org/0", "https://example.org/1"]
+    assert 'href="https://example.org/2"' in done.html

@@ -67,7 +67,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import getaddresses, parseaddr
+from email.utils import parseaddr
 from typing import Any
 
 from sesame.api.context import RequestContext
@@ -207,28 +207,37 @@ class SendingProvider:
         self.on_queued = on_queued
         self.clock = clock
 
-    def _sender_identity(self, ctx: RequestContext, address: str) -> EmailIdentity:
+    def _sender(
+        self, ctx: RequestContext, address: str
+    ) -> tuple[EmailIdentity, list[EmailIdentity]]:
+        """(the verified identity the sender sends as, all the sender's identities,
+        its address's before its domain's), each looked up once; MessageRejected
+        unless one of them is verified."""
         local, _, domain = address.rpartition("@")
-        for name in (f"{local}@{domain.lower()}", domain.lower()):
-            identity = self.store.get_identity(name)
-            if identity is not None and identity.attributes.get("VerificationStatus") == "SUCCESS":
-                return identity
+        names = (f"{local}@{domain.lower()}", domain.lower())
+        found = [i for i in map(self.store.get_identity, names) if i is not None]
+        for identity in found:
+            if identity.attributes.get("VerificationStatus") == "SUCCESS":
+                return identity, found
         raise MessageRejected(
             "Email address is not verified. The following identities failed the check in "
             f"region {ctx.region.upper()}: {address}"
         )
 
     def _configuration_set(
-        self, named: str | None, identity: EmailIdentity, address: str
+        self, named: str | None, identities: list[EmailIdentity]
     ) -> ConfigurationSet | None:
         name = named
         if name is None:
             # An address's own default beats its domain's (SES developer guide).
-            for candidate in (address, domain_of(address)):
-                found = self.store.get_identity(candidate.lower())
-                if found is not None and found.attributes.get("ConfigurationSetName"):
-                    name = found.attributes["ConfigurationSetName"]
-                    break
+            name = next(
+                (
+                    i.attributes["ConfigurationSetName"]
+                    for i in identities
+                    if i.attributes.get("ConfigurationSetName")
+                ),
+                None,
+            )
         if name is None:
             return None
         record = self.store.get_configuration_set(name)
@@ -258,11 +267,11 @@ class SendingProvider:
         if not sender_value:
             raise BadRequestException("Missing required header 'From'.")
         sender = _addresses([sender_value])[0]
-        identity = self._sender_identity(ctx, sender)
+        _, identities = self._sender(ctx, sender)
         default_tags = request.get("DefaultEmailTags", [])
         check_tags(default_tags)
         _addresses(request.get("ReplyToAddresses", []))
-        self._configuration_set(request.get("ConfigurationSetName"), identity, sender)
+        self._configuration_set(request.get("ConfigurationSetName"), identities)
         results = [
             self._bulk_entry(ctx, request, entry, chosen, defaults, default_tags)
             for entry in entries
@@ -353,15 +362,14 @@ class SendingProvider:
         if not sender_value:
             raise BadRequestException("Missing required header 'From'.")
         sender = _addresses([str(sender_value)])[0]
-        identity = self._sender_identity(ctx, sender)
+        verified, identities = self._sender(ctx, sender)
 
         to = list(destination.get("ToAddresses", []))
         cc = list(destination.get("CcAddresses", []))
         bcc = list(destination.get("BccAddresses", []))
         if raw is not None and not (to or cc or bcc):
-            to = [f"{n} <{a}>" if n else a for n, a in getaddresses(raw.get_all("To", []))]
-            cc = [f"{n} <{a}>" if n else a for n, a in getaddresses(raw.get_all("Cc", []))]
-            bcc = [f"{n} <{a}>" if n else a for n, a in getaddresses(raw.get_all("Bcc", []))]
+            # A Raw message without Destination goes to its own To, Cc and Bcc.
+            bcc = mime.recipients_of(raw)
         recipients = _addresses(to + cc + bcc)
         if not recipients:
             raise BadRequestException("At least one recipient address is required.")
@@ -376,7 +384,7 @@ class SendingProvider:
             tags = [{"Name": name, "Value": value} for name, value in header_tags]
         check_tags(tags)
         configuration_set = self._configuration_set(
-            request.get("ConfigurationSetName") or header_set, identity, sender
+            request.get("ConfigurationSetName") or header_set, identities
         )
         set_name = configuration_set.name if configuration_set else None
         auto_tags: dict[str, list[str]] = {
@@ -396,7 +404,7 @@ class SendingProvider:
             message_id=message_id,
             timestamp=now,
             source=str(sender_value),
-            source_arn=ctx.arn(f"identity/{identity.name}"),
+            source_arn=ctx.arn(f"identity/{verified.name}"),
             account_id=ctx.account_id,
             destination=recipients,
             tags=auto_tags,
@@ -501,22 +509,10 @@ class SendingProvider:
         def rewrite(html: str) -> str:
             # Link indexes run on across HTML parts, so every link of the message is unique.
             done = tracking.rewrite(
-                html,
-                click_url=None if click_url is None else _offset(click_url, len(links)),
-                open_url=open_url,
+                html, click_url=click_url, open_url=open_url, first_index=len(links)
             )
-            links.extend(_shifted(done.links, len(links)))
+            links.extend(done.links)
             return done.html
 
         mime.transform_html(message, rewrite)
         return links
-
-
-def _offset(
-    click_url: Callable[[tracking.Link], str], start: int
-) -> Callable[[tracking.Link], str]:
-    return lambda link: click_url(tracking.Link(link.index + start, link.url, link.tags))
-
-
-def _shifted(links: list[tracking.Link], start: int) -> list[tracking.Link]:
-    return [tracking.Link(link.index + start, link.url, link.tags) for link in links]

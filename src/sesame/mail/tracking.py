@@ -390,12 +390,15 @@ def rewrite(
     click_url: Callable[[Link], str] | None,
     open_url: str | None,
     max_links: int = MAX_LINKS,
+    first_index: int = 0,
 ) -> Rewritten:
     """Track the links and insert the open pixel; see the module docstring for the rules.
 
     `click_url(link)` gives the replacement URL of each tracked link (None: click
     tracking off). `open_url` is the pixel's URL (None: no pixel). The `ses:`
-    attributes and the extra placeholders go in every case.
+    attributes and the extra placeholders go in every case. `first_index` is the
+    number of links already tracked in earlier HTML parts of the same message: link
+    indexes go on from it, and `max_links` counts them too.
     """
     edits: list[_Edit] = []
     links: list[Link] = []
@@ -431,9 +434,10 @@ def rewrite(
                 href, no_track, tags, removals = _anchor(html, name_end, end - 1)
             if href is not None and click_url is not None and not no_track:
                 value_start, value_end, quote = href
-                url = _target(html[value_start:value_end]) if len(links) < max_links else None
+                index = first_index + len(links)
+                url = _target(html[value_start:value_end]) if index < max_links else None
                 if url is not None:
-                    link = Link(len(links), url, _tags(tags) if tags is not None else {})
+                    link = Link(index, url, _tags(tags) if tags is not None else {})
                     links.append(link)
                     edits.append((value_start, value_end, _quoted(click_url(link), quote)))
             if removals:
