@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from sesame.config import Settings, option_fields
+from sesame.store.base import Store
 
 
 def _settings_options(command: Any) -> Any:
@@ -33,6 +34,23 @@ def _settings_options(command: Any) -> Any:
             help=meta["help"],
         )(command)
     return command
+
+
+def _database_options(command: Any) -> Any:
+    """--data-dir and --database-url, for commands that only open the store."""
+    command = click.option("--database-url", envvar="SESAME_DATABASE_URL", default=None)(command)
+    return click.option(
+        "--data-dir",
+        envvar="SESAME_DATA_DIR",
+        default=Path(".sesame"),
+        type=click.Path(path_type=Path),
+    )(command)
+
+
+def _open_store(data_dir: Path, database_url: str | None) -> Store:
+    from sesame.store import open_store
+
+    return open_store(Settings(data_dir=data_dir, database_url=database_url).database)
 
 
 @click.group()
@@ -137,10 +155,7 @@ def worker(**options: Any) -> None:
 @click.option("--configuration-set", help="Only events of this configuration set.")
 @click.option("--since", type=float, help="Only events at or after this Unix time.")
 @click.option("--limit", type=int, default=1000, show_default=True)
-@click.option(
-    "--data-dir", envvar="SESAME_DATA_DIR", default=Path(".sesame"), type=click.Path(path_type=Path)
-)
-@click.option("--database-url", envvar="SESAME_DATABASE_URL", default=None)
+@_database_options
 def events(
     message_id: str | None,
     event_type: str | None,
@@ -153,10 +168,7 @@ def events(
     """Print recorded SES event records, one JSON document per line, oldest first."""
     import json
 
-    from sesame.store import open_store
-
-    settings = Settings(data_dir=data_dir, database_url=database_url)
-    store = open_store(settings.database)
+    store = _open_store(data_dir, database_url)
     try:
         for event in store.list_events(
             message_id=message_id,
@@ -176,16 +188,12 @@ def keys() -> None:
 
 
 @keys.command("rotate")
-@click.option(
-    "--data-dir", envvar="SESAME_DATA_DIR", default=Path(".sesame"), type=click.Path(path_type=Path)
-)
-@click.option("--database-url", envvar="SESAME_DATABASE_URL", default=None)
+@_database_options
 def keys_rotate(data_dir: Path, database_url: str | None) -> None:
     """Create a new signing key; links already sent keep working."""
     from sesame.keys import new_key
-    from sesame.store import open_store
 
-    store = open_store(Settings(data_dir=data_dir, database_url=database_url).database)
+    store = _open_store(data_dir, database_url)
     try:
         key = new_key(store)
         count = len(store.signing_keys())

@@ -8,7 +8,7 @@ import pytest
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
-from sesame.coverage import implemented_operations
+from sesame.api import implemented_operations
 from sesame.protocol.model import operation, operation_names
 
 from examples import example_input

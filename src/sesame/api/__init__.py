@@ -12,13 +12,28 @@ from collections.abc import Callable
 
 from sesame.api.configsets import ConfigurationSetsProvider
 from sesame.api.destinations import EventDestinationsProvider
-from sesame.api.dispatch import Handler, build_table
+from sesame.api.dispatch import Handler, build_table, handled
 from sesame.api.identities import IdentitiesProvider
 from sesame.api.sending import SendingProvider
 from sesame.api.tags import TagsProvider
 from sesame.api.templates import TemplatesProvider
 from sesame.keys import Keys
 from sesame.store.base import Store
+
+#: Every provider class; `dispatch_table` builds one of each.
+PROVIDERS: tuple[type, ...] = (
+    ConfigurationSetsProvider,
+    EventDestinationsProvider,
+    IdentitiesProvider,
+    TagsProvider,
+    TemplatesProvider,
+    SendingProvider,
+)
+
+
+def implemented_operations() -> set[str]:
+    """The operations some provider handles (read off the classes, nothing built)."""
+    return {name for provider in PROVIDERS for name in handled(provider)}
 
 
 def dispatch_table(

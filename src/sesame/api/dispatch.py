@@ -36,14 +36,21 @@ def is_read_only(name: str) -> bool:
     return name.startswith(("Get", "List"))
 
 
+def handled(provider_class: type) -> dict[str, str]:
+    """Operation name → method name, for every `@handles` method of a provider class."""
+    found: dict[str, str] = {}
+    for attribute in dir(provider_class):
+        name = getattr(getattr(provider_class, attribute), _MARK, None)
+        if name is not None:
+            found[name] = attribute
+    return found
+
+
 def build_table(providers: Iterable[object]) -> dict[str, Handler]:
     known = set(operation_names())
     table: dict[str, Handler] = {}
     for provider in providers:
-        for attribute in dir(type(provider)):
-            name = getattr(getattr(type(provider), attribute), _MARK, None)
-            if name is None:
-                continue
+        for name, attribute in handled(type(provider)).items():
             if name not in known:
                 raise LookupError(f"{type(provider).__name__}.{attribute}: no operation {name}")
             if name in table:

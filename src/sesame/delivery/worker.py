@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -132,34 +133,34 @@ class DeliveryWorker:
             )
         if outcome.permanent:
             events.append(self._bounce(item, outcome.permanent, "Permanent", now))
-        if not outcome.transient:
-            await self._db(self.store.finish_delivery, message.id, events)
-            self.on_events(len(events))
-            return
-        give_up_at = message.created + await self._max_delivery_seconds(config_set)
-        due = now + min(self.retry_seconds * 2**item.attempts, 3600.0)
-        if due > give_up_at:
-            events.append(self._bounce(item, outcome.transient, "Transient", now))
-            await self._db(self.store.finish_delivery, message.id, events)
-            self.on_events(len(events))
-            return
-        events.append(
-            records.delivery_delay(
-                mail,
-                happened=now,
-                expires=give_up_at,
-                recipients=[(f.address, f.status, f.diagnostic) for f in outcome.transient],
-                configuration_set=config_set,
-            )
+        # One transaction records the outcome: the row is finished, or deferred.
+        record: Callable[[], None] = functools.partial(
+            self.store.finish_delivery, message.id, events
         )
-        await self._db(
-            self.store.defer_delivery,
-            message.id,
-            due=due,
-            error=outcome.transient[0].diagnostic,
-            remaining=[f.address for f in outcome.transient],
-            events=events,
-        )
+        if outcome.transient:
+            give_up_at = message.created + await self._max_delivery_seconds(config_set)
+            due = now + min(self.retry_seconds * 2**item.attempts, 3600.0)
+            if due > give_up_at:
+                events.append(self._bounce(item, outcome.transient, "Transient", now))
+            else:
+                events.append(
+                    records.delivery_delay(
+                        mail,
+                        happened=now,
+                        expires=give_up_at,
+                        recipients=[(f.address, f.status, f.diagnostic) for f in outcome.transient],
+                        configuration_set=config_set,
+                    )
+                )
+                record = functools.partial(
+                    self.store.defer_delivery,
+                    message.id,
+                    due=due,
+                    error=outcome.transient[0].diagnostic,
+                    remaining=[f.address for f in outcome.transient],
+                    events=events,
+                )
+        await self._db(record)
         self.on_events(len(events))
 
     def _bounce(self, item: Delivery, failures: list[Failure], kind: str, now: float) -> Event:

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 
 from sesame.events.records import iso
 from sesame.store.base import Message, Store
-from sesame.web.asgi import Receive, Scope, Send
+from sesame.web.asgi import Receive, Scope, Send, send_bytes
 
 PATH = "/_aws/ses"
 
@@ -70,7 +70,6 @@ class MailboxEndpoint:
 
 
 async def _send_json(send: Send, status: int, document: Any) -> None:
-    body = json.dumps(document).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_bytes(
+        send, status, [(b"content-type", b"application/json")], json.dumps(document).encode()
+    )

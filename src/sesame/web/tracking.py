@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from sesame.events.recorder import EngagementRecorder, Hit
 from sesame.keys import Keys
 from sesame.mail.tokens import read_click, read_open
-from sesame.web.asgi import Receive, Scope, Send
+from sesame.web.asgi import Receive, Scope, Send, send_bytes
 
 #: A 1×1 transparent GIF89a (43 bytes).
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -49,7 +49,7 @@ class TrackingEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = scope.get("headers", [])
         if sum(len(name) + len(value) + 4 for name, value in headers) > MAX_HEADER_BYTES:
-            await _answer(send, 400, [(b"content-type", b"text/plain")], b"Bad Request")
+            await send_bytes(send, 400, [(b"content-type", b"text/plain")], b"Bad Request")
             return
         path = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0]
         if path.startswith("/I0/"):
@@ -60,7 +60,7 @@ class TrackingEndpoint:
                 await not_found(send)
                 return
             self._record(scope, Hit("Open", message_id, time.time(), *self._who(scope)))
-            await _answer(
+            await send_bytes(
                 send,
                 200,
                 [(b"content-type", b"image/gif"), _NO_CACHE, (b"pragma", b"no-cache")],
@@ -77,7 +77,7 @@ class TrackingEndpoint:
         self._record(
             scope, Hit("Click", click.message_id, time.time(), ip, agent, click.index, click.url)
         )
-        await _answer(
+        await send_bytes(
             send,
             302,
             [(b"location", click.url.encode("utf-8")), _NO_CACHE, (b"content-type", b"text/plain")],
@@ -124,10 +124,4 @@ class TrackingEndpoint:
 
 
 async def not_found(send: Send) -> None:
-    await _answer(send, 404, [(b"content-type", b"text/plain"), _NO_CACHE], b"Not Found")
-
-
-async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    headers = [*headers, (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_bytes(send, 404, [(b"content-type", b"text/plain"), _NO_CACHE], b"Not Found")
