@@ -57,6 +57,7 @@ import uvloop
 
 from api import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, Scenario, start_all, terminated_by_signal
 from api import report_table as api_report_table
+from baseline import lifespan
 from loadgen import Round, run_round
 from servers import Server, free_port
 
@@ -87,13 +88,8 @@ BARE_HEADERS = [
 async def bare_302(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """The smallest ASGI app that answers every request with the same 302."""
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send)
+        return
     await send({"type": "http.response.start", "status": 302, "headers": BARE_HEADERS})
     await send({"type": "http.response.body", "body": b""})
 
