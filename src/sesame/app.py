@@ -72,7 +72,6 @@ class Sesame:
     recorder: EngagementRecorder
     feed: EventFeed
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -93,17 +92,10 @@ class Sesame:
         elif scope["type"] == "http":
             await not_found(send)
 
-    def message_queued(self) -> None:
-        """Called from a store thread after SendEmail commits: wake the worker."""
-        self.feed.written()
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self.worker.wake)
-
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self._loop = asyncio.get_running_loop()
                 self._tasks = [asyncio.create_task(self.recorder.run(), name="sesame-recorder")]
                 if self.settings.deliver:
                     delivery = asyncio.create_task(self.worker.run(), name="sesame-delivery")
@@ -137,14 +129,19 @@ def build_app(settings: Settings) -> Sesame:
         on_events=feed.written,
     )
     recorder = EngagementRecorder(store, executor, on_written=lambda e: feed.written(len(e)))
-    holder: list[Sesame] = []
+
+    def queued() -> None:
+        # After SendEmail commits (on a store thread): tell event readers, wake delivery.
+        feed.written()
+        worker.wake()
+
     table = dispatch_table(
         store,
         identity_verification=settings.identity_verification,
         keys=keys,
         tracking_host=settings.tracking_host,
         tracking_host_is_listener=settings.tracking_domain is None,
-        on_queued=lambda: holder[0].message_queued() if holder else None,
+        on_queued=queued,
     )
     inline = frozenset(n for n in table if store.fast_reads and is_read_only(n))
     api = ApiEndpoint(
@@ -167,7 +164,6 @@ def build_app(settings: Settings) -> Sesame:
         recorder,
         feed,
     )
-    holder.append(app)
     return app
 
 

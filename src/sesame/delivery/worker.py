@@ -59,13 +59,17 @@ class DeliveryWorker:
         self.clock = clock
         self.on_events = on_events
         self._wake = asyncio.Event()
+        self._event_loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
 
     def wake(self) -> None:
-        """A message was queued in this process: look now rather than at the next poll."""
-        self._wake.set()
+        """A message was queued in this process: look now rather than at the next poll.
+        Safe to call from any thread (SendEmail commits on a store thread)."""
+        if self._event_loop is not None:
+            self._event_loop.call_soon_threadsafe(self._wake.set)
 
     def stop(self) -> None:
+        """Finish the messages in hand, then return from run(); called on the loop."""
         self._stopping = True
         self._wake.set()
 
@@ -75,6 +79,7 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         """Deliver until stop() is called; a failing round is logged, never fatal."""
+        self._event_loop = asyncio.get_running_loop()
         try:
             await self._loop()
         finally:

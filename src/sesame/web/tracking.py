@@ -59,7 +59,7 @@ class TrackingEndpoint:
             if message_id is None:
                 await not_found(send)
                 return
-            self._record(scope, Hit("Open", message_id, time.time(), *self._who(scope)))
+            self.recorder.record(Hit("Open", message_id, time.time(), *self._who(scope)))
             await send_bytes(
                 send,
                 200,
@@ -74,8 +74,8 @@ class TrackingEndpoint:
             await not_found(send)
             return
         ip, agent = self._who(scope)
-        self._record(
-            scope, Hit("Click", click.message_id, time.time(), ip, agent, click.index, click.url)
+        self.recorder.record(
+            Hit("Click", click.message_id, time.time(), ip, agent, click.index, click.url)
         )
         await send_bytes(
             send,
@@ -84,25 +84,18 @@ class TrackingEndpoint:
             b"",
         )
 
-    def _record(self, scope: Scope, hit: Hit) -> None:
-        self.recorder.record(hit)
-
     def _who(self, scope: Scope) -> tuple[str, str]:
         """(client IP, User-Agent); X-Forwarded-For counts only from trusted proxies."""
         client = scope.get("client")
         peer = client[0] if client else ""
         agent = ""
-        forwarded = ""
+        forwarded: list[str] = []
         for name, value in scope.get("headers", []):
             if name == b"user-agent":
                 agent = value.decode("latin-1")
             elif name == b"x-forwarded-for":
-                forwarded = (
-                    f"{forwarded},{value.decode('latin-1')}"
-                    if forwarded
-                    else value.decode("latin-1")
-                )
-        return self._client_ip(peer, forwarded), agent
+                forwarded.append(value.decode("latin-1"))
+        return self._client_ip(peer, ",".join(forwarded)), agent
 
     def _client_ip(self, peer: str, forwarded: str) -> str:
         if not forwarded or not self.trusted_proxies:
