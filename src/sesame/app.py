@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sesame.api import dispatch_table
 from sesame.api.dispatch import is_read_only
 from sesame.config import Settings
-from sesame.config import from_environment as settings_from_environment
 from sesame.credentials import Credentials, load_or_create
 from sesame.delivery.relay import Relay
 from sesame.delivery.worker import DeliveryWorker
@@ -165,8 +163,3 @@ def build_app(settings: Settings) -> Sesame:
         feed,
     )
     return app
-
-
-def from_environment() -> Sesame:
-    """App factory for worker processes: settings from the SESAME_* variables."""
-    return build_app(settings_from_environment(dict(os.environ)))

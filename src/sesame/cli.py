@@ -204,6 +204,15 @@ def keys_rotate(data_dir: Path, database_url: str | None) -> None:
     )
 
 
+def app_from_environment() -> Any:
+    """App factory for `--workers` processes: the settings come from the SESAME_*
+    variables the parent set, read by the same options `sesame serve` has."""
+    from sesame.app import build_app
+
+    context = serve.make_context("serve", [])
+    return build_app(Settings(**context.params))
+
+
 @main.command()
 def coverage() -> None:
     """Print which operations of the sesv2 model are implemented (Markdown)."""

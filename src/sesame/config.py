@@ -154,22 +154,6 @@ def to_environment(settings: Settings) -> dict[str, str]:
     }
 
 
-def from_environment(environ: dict[str, str]) -> Settings:
-    """Settings from SESAME_* variables alone (worker processes start this way)."""
-    values: dict[str, Any] = {}
-    for f in fields(Settings):
-        raw = environ.get("SESAME_" + f.name.upper())
-        if raw is None:
-            continue
-        kind = type(f.default)
-        numeric = kind is int or f.metadata.get("kind") is int
-        if kind is bool:
-            values[f.name] = raw.lower() in ("1", "true", "yes", "on")
-        else:
-            values[f.name] = int(raw) if numeric else Path(raw) if f.name == "data_dir" else raw
-    return Settings(**values)
-
-
 def option_fields() -> list[tuple[str, str, Any, dict[str, Any]]]:
     """(flag, env var, default, metadata) for every setting, in declaration order."""
     return [

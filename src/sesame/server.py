@@ -93,7 +93,7 @@ def serve_workers(
     os.environ["SESAME_ACCESS_KEY_ID"] = credentials.access_key_id
     os.environ["SESAME_SECRET_ACCESS_KEY"] = credentials.secret_access_key
     worker_config = config(
-        "sesame.app:from_environment",
+        "sesame.cli:app_from_environment",
         settings.host,
         settings.port,
         factory=True,
