@@ -25,7 +25,15 @@ from sesame.protocol.errors import (
 )
 from sesame.protocol.http import HttpRequest, HttpResponse
 from sesame.protocol.validate import validate
-from sesame.web.asgi import Receive, Scope, Send, read_body, request_headers, send_response
+from sesame.web.asgi import (
+    Receive,
+    Scope,
+    Send,
+    raw_path,
+    read_body,
+    request_headers,
+    send_response,
+)
 from sesame.web.ids import request_id as request_id_
 
 log = logging.getLogger("sesame.api")
@@ -63,7 +71,7 @@ class ApiEndpoint:
             return
         request = HttpRequest(
             scope["method"],
-            scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0],
+            raw_path(scope),
             scope.get("query_string", b"").decode("latin-1"),
             request_headers(scope),
             body,

@@ -31,6 +31,12 @@ async def read_body(receive: Receive, *, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def raw_path(scope: Scope) -> str:
+    """The path as it came on the wire, still percent-encoded (labels may hold %2F)."""
+    raw = scope.get("raw_path") or scope["path"].encode("utf-8")
+    return str(raw.decode("latin-1").split("?", 1)[0])
+
+
 def request_headers(scope: Scope) -> dict[str, str]:
     """Header names lower-cased; repeats joined with "," (RFC 9110 §5.3)."""
     headers: dict[str, str] = {}

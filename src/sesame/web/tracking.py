@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from sesame.events.recorder import EngagementRecorder, Hit
 from sesame.keys import Keys
 from sesame.mail.tokens import read_click, read_open
-from sesame.web.asgi import Receive, Scope, Send, send_bytes
+from sesame.web.asgi import Receive, Scope, Send, raw_path, send_bytes
 
 #: A 1×1 transparent GIF89a (43 bytes).
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -51,7 +51,7 @@ class TrackingEndpoint:
         if sum(len(name) + len(value) + 4 for name, value in headers) > MAX_HEADER_BYTES:
             await send_bytes(send, 400, [(b"content-type", b"text/plain")], b"Bad Request")
             return
-        path = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0]
+        path = raw_path(scope)
         if path.startswith("/I0/"):
             message_id = read_open(self.keys.keyring(), path)
             if message_id is None:
