@@ -339,3 +339,11 @@ def test_email_template_delete(store: Store) -> None:
     assert store.get_email_template("t") is None
     # The name is free again.
     store.create_email_template(template("t"), limit=10)
+
+
+def test_records_keep_their_member_order(store: Store) -> None:
+    ordered = Message("o", 1.0, None, "a@example.com", ["b@example.org"], {"z": 1, "a": 2}, b"x")
+    store.accept_message(ordered, [Event("e", "o", "Send", 1.0, None, {"z": 1, "a": 2})], due=1.0)
+    stored = store.get_message("o")
+    assert stored is not None and list(stored.mail) == ["z", "a"]
+    assert list(store.list_events(message_id="o")[0].record) == ["z", "a"]
