@@ -90,6 +90,8 @@ class Event:
     happened: float
     configuration_set: str | None
     record: dict[str, Any]
+    #: Opens and clicks: "person" or "machine" (events/machines.py); None otherwise.
+    actor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,34 @@ class Delivery:
     attempts: int
     #: Recipients still to deliver to: all of the message's at first.
     recipients: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """One event on its way to one event destination (the publishing outbox)."""
+
+    id: str
+    event: Event
+    set_name: str
+    destination: str
+    #: The EventDestinationDefinition as it was when the event happened.
+    definition: dict[str, Any]
+    attempts: int
+    #: Targets already published to (a retry skips them).
+    done: list[str] = field(default_factory=list)
+    last_error: str | None = None
+    #: When retrying stopped (the row stays for `sesame events --failed`).
+    gave_up: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SnsCertificate:
+    """The RSA key (PEM) that signs SNS-style notifications, and its certificate."""
+
+    id: str
+    private_key: str
+    certificate: str
+    created: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +276,7 @@ class Store(Protocol):
         configuration_set: str | None = None,
         since: float | None = None,
         limit: int = 1000,
+        actor: str | None = None,
     ) -> list[Event]:
         """Oldest first."""
         ...
@@ -277,4 +308,43 @@ class Store(Protocol):
 
     def signing_keys(self) -> list[SigningKey]:
         """Oldest first; the newest signs new links."""
+        ...
+
+    # --- publishing: the outbox of event publications (issue 4) ---------------
+    # Every method that writes events (accept_message, finish_delivery,
+    # defer_delivery, add_events) also enqueues, in the same transaction, one
+    # publication per (event, destination of the event's configuration set that
+    # events.routing.matches), with due = events.routing.due(...).
+
+    def claim_publications(self, *, now: float, lease: float, limit: int) -> list[Publication]:
+        """Take due, unleased rows for `lease` seconds, only the oldest pending row of
+        each (message, set, destination) lane, so a lane is published in order and
+        a row never goes to two callers."""
+        ...
+
+    def finish_publications(self, ids: list[str]) -> None:
+        """Published: drop the rows."""
+
+    def defer_publication(
+        self, id: str, *, due: float, error: str, done: list[str], give_up: bool
+    ) -> None:
+        """Count an attempt, keep the error and the targets done, release the lease
+        until `due`; with `give_up`, stop retrying (the row then no longer blocks
+        its lane)."""
+
+    def failed_publications(self, *, limit: int = 1000) -> list[Publication]:
+        """Rows whose last attempt failed (retrying or given up), oldest first."""
+        ...
+
+    def pending_publications(self) -> int:
+        """Rows not yet published and not given up."""
+        ...
+
+    def update_events(self, events: list[Event]) -> None:
+        """Replace the record and actor of events already stored (by id): a burst of
+        clicks found later relabels its earlier clicks before they are published."""
+
+    def sns_certificate(self, candidate: SnsCertificate) -> SnsCertificate:
+        """The notification-signing key in force: `candidate` is stored if there is
+        none yet, else the stored one is returned (so every process agrees)."""
         ...

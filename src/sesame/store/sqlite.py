@@ -14,11 +14,13 @@ import json
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sesame.events import routing
 from sesame.store.base import (
     ConfigurationSet,
     Delivery,
@@ -30,7 +32,9 @@ from sesame.store.base import (
     LimitReached,
     Message,
     Missing,
+    Publication,
     SigningKey,
+    SnsCertificate,
 )
 from sesame.store.schema import migrations
 
@@ -440,16 +444,15 @@ class SQLiteStore:
         configuration_set: str | None = None,
         since: float | None = None,
         limit: int = 1000,
+        actor: str | None = None,
     ) -> list[Event]:
-        sql = (
-            "SELECT id, message_id, event_type, happened, configuration_set, record "
-            "FROM events WHERE 1 = 1"
-        )
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE 1 = 1"
         args: list[Any] = []
         for column, value in (
             ("message_id", message_id),
             ("event_type", event_type),
             ("configuration_set", configuration_set),
+            ("actor", actor),
         ):
             if value is not None:
                 sql += f" AND {column} = ?"
@@ -459,10 +462,7 @@ class SQLiteStore:
             args.append(since)
         sql += " ORDER BY happened, id LIMIT ?"
         args.append(limit)
-        return [
-            Event(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
-            for row in self._connection().execute(sql, args)
-        ]
+        return [_event(row) for row in self._connection().execute(sql, args)]
 
     # Email templates ------------------------------------------------------------
     def create_email_template(self, record: EmailTemplate, *, limit: int) -> None:
@@ -540,6 +540,91 @@ class SQLiteStore:
         return [SigningKey(row[0], bytes(row[1]), row[2]) for row in rows]
 
 
+    # --- publishing: the outbox of event publications (issue 4) ---------------
+    def claim_publications(self, *, now: float, lease: float, limit: int) -> list[Publication]:
+        with self._write() as conn:
+            ids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT p.id FROM publications p WHERE p.gave_up IS NULL AND p.due <= ? "
+                    "AND (p.lease_until IS NULL OR p.lease_until < ?) AND NOT EXISTS ("
+                    "  SELECT 1 FROM publications q WHERE q.message_id = p.message_id "
+                    "  AND q.set_name = p.set_name AND q.destination = p.destination "
+                    "  AND q.gave_up IS NULL AND (q.happened < p.happened "
+                    "  OR (q.happened = p.happened AND q.position < p.position))) "
+                    "ORDER BY p.due LIMIT ?",
+                    (now, now, limit),
+                )
+            ]
+            conn.executemany(
+                "UPDATE publications SET lease_until = ? WHERE id = ?",
+                [(now + lease, id_) for id_ in ids],
+            )
+            claimed = [
+                _publication(row)
+                for id_ in ids
+                for row in conn.execute(
+                    f"SELECT {_PUBLICATION_COLUMNS} FROM publications p "
+                    "JOIN events e ON e.id = p.event_id WHERE p.id = ?",
+                    (id_,),
+                )
+            ]
+        return claimed
+
+    def finish_publications(self, ids: list[str]) -> None:
+        with self._write() as conn:
+            conn.executemany("DELETE FROM publications WHERE id = ?", [(id_,) for id_ in ids])
+
+    def defer_publication(
+        self, id: str, *, due: float, error: str, done: list[str], give_up: bool
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE publications SET attempts = attempts + 1, due = ?, lease_until = NULL, "
+                "last_error = ?, done = ?, gave_up = ? WHERE id = ?",
+                (due, error, _dump(done), due if give_up else None, id),
+            )
+
+    def failed_publications(self, *, limit: int = 1000) -> list[Publication]:
+        rows = self._connection().execute(
+            f"SELECT {_PUBLICATION_COLUMNS} FROM publications p "
+            "JOIN events e ON e.id = p.event_id WHERE p.last_error IS NOT NULL "
+            "ORDER BY p.happened, p.position, p.id LIMIT ?",
+            (limit,),
+        )
+        return [_publication(row) for row in rows]
+
+    def pending_publications(self) -> int:
+        (count,) = (
+            self._connection()
+            .execute("SELECT COUNT(*) FROM publications WHERE gave_up IS NULL")
+            .fetchone()
+        )
+        return int(count)
+
+    def update_events(self, events: list[Event]) -> None:
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE events SET record = ?, actor = ? WHERE id = ?",
+                [(_RECORD.encode(e.record), e.actor, e.id) for e in events],
+            )
+
+    def sns_certificate(self, candidate: SnsCertificate) -> SnsCertificate:
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id, private_key, certificate, created FROM sns_certificates "
+                "ORDER BY created, id LIMIT 1"
+            ).fetchone()
+            if row is not None:
+                return SnsCertificate(row[0], row[1], row[2], row[3])
+            conn.execute(
+                "INSERT INTO sns_certificates (id, private_key, certificate, created) "
+                "VALUES (?, ?, ?, ?)",
+                (candidate.id, candidate.private_key, candidate.certificate, candidate.created),
+            )
+        return candidate
+
+
 _MESSAGE_COLUMNS = "id, created, configuration_set, sender, recipients, mail, content, links"
 
 
@@ -558,8 +643,8 @@ def _message(row: tuple[Any, ...]) -> Message:
 
 def _insert_events(conn: sqlite3.Connection, events: list[Event]) -> None:
     conn.executemany(
-        "INSERT INTO events (id, message_id, event_type, happened, configuration_set, record) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO events (id, message_id, event_type, happened, configuration_set, record, "
+        "actor) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 e.id,
@@ -568,9 +653,79 @@ def _insert_events(conn: sqlite3.Connection, events: list[Event]) -> None:
                 e.happened,
                 e.configuration_set,
                 _RECORD.encode(e.record),
+                e.actor,
             )
             for e in events
         ],
+    )
+    _enqueue_publications(conn, events)
+
+
+def _enqueue_publications(conn: sqlite3.Connection, events: list[Event]) -> None:
+    """The publishing outbox: one row per (event, matching destination), read from the
+    set's destinations as they are now, in the caller's transaction."""
+    destinations: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+    rows: list[tuple[Any, ...]] = []
+    for position, e in enumerate(events):
+        if e.configuration_set is None:
+            continue
+        if e.configuration_set not in destinations:
+            destinations[e.configuration_set] = [
+                (name, text, json.loads(text))
+                for name, text in conn.execute(
+                    "SELECT name, definition FROM event_destinations WHERE set_name = ? "
+                    "ORDER BY position",
+                    (e.configuration_set,),
+                )
+            ]
+        for name, text, definition in destinations[e.configuration_set]:
+            if routing.matches(definition, e.event_type):
+                rows.append(
+                    (
+                        str(uuid.uuid4()),
+                        e.id,
+                        e.message_id,
+                        e.configuration_set,
+                        name,
+                        text,
+                        e.happened,
+                        position,
+                        routing.due(e.event_type, e.happened),
+                    )
+                )
+    if rows:
+        conn.executemany(
+            "INSERT INTO publications (id, event_id, message_id, set_name, destination, "
+            "definition, happened, position, due, attempts, done) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '[]')",
+            rows,
+        )
+
+
+_EVENT_COLUMNS = "id, message_id, event_type, happened, configuration_set, record, actor"
+
+
+def _event(row: tuple[Any, ...]) -> Event:
+    return Event(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6])
+
+
+_PUBLICATION_COLUMNS = (
+    "p.id, p.set_name, p.destination, p.definition, p.attempts, p.done, p.last_error, "
+    "p.gave_up, " + ", ".join(f"e.{column.strip()}" for column in _EVENT_COLUMNS.split(","))
+)
+
+
+def _publication(row: tuple[Any, ...]) -> Publication:
+    return Publication(
+        row[0],
+        _event(row[8:]),
+        row[1],
+        row[2],
+        json.loads(row[3]),
+        row[4],
+        json.loads(row[5]),
+        row[6],
+        row[7],
     )
 
 
