@@ -23,10 +23,15 @@ from sesame.credentials import Credentials, load_or_create
 from sesame.delivery.relay import Relay
 from sesame.delivery.worker import DeliveryWorker
 from sesame.events.feed import EventFeed
+from sesame.events.machines import Classifier
+from sesame.events.publisher import Publisher
 from sesame.events.recorder import EngagementRecorder
+from sesame.events.sns import Signer
+from sesame.events.targets import Targets
 from sesame.keys import Keys
 from sesame.store import open_store
 from sesame.store.base import Store
+from sesame.web.admin import AdminEndpoint, is_admin_path
 from sesame.web.api import ApiEndpoint
 from sesame.web.asgi import Receive, Scope, Send
 from sesame.web.mailbox import PATH as MAILBOX_PATH
@@ -69,6 +74,8 @@ class Sesame:
     worker: DeliveryWorker
     recorder: EngagementRecorder
     feed: EventFeed
+    publisher: Publisher
+    admin: AdminEndpoint
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,6 +85,8 @@ class Sesame:
                 await self.tracking(scope, receive, send)
             elif path == MAILBOX_PATH:
                 await self.mailbox(scope, receive, send)
+            elif is_admin_path(path):
+                await self.admin(scope, receive, send)
             else:
                 await self.api(scope, receive, send)
         elif scope["type"] == "lifespan":
@@ -97,11 +106,13 @@ class Sesame:
                 self._tasks = [asyncio.create_task(self.recorder.run(), name="sesame-recorder")]
                 if self.settings.deliver:
                     delivery = asyncio.create_task(self.worker.run(), name="sesame-delivery")
-                    self._tasks.append(delivery)
+                    publishing = asyncio.create_task(self.publisher.run(), name="sesame-publisher")
+                    self._tasks += [delivery, publishing]
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.worker.stop()
                 self.recorder.stop()
+                self.publisher.stop()
                 await asyncio.gather(*self._tasks, return_exceptions=True)
                 self.close()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -126,7 +137,16 @@ def build_app(settings: Settings) -> Sesame:
         retry_seconds=settings.delivery_retry_seconds,
         on_events=feed.written,
     )
-    recorder = EngagementRecorder(store, executor, on_written=lambda e: feed.written(len(e)))
+    classifier = Classifier(store, click_seconds=settings.machine_click_seconds)
+    recorder = EngagementRecorder(
+        store,
+        executor,
+        on_written=lambda e: feed.written(len(e)),
+        classify=classifier.classify,
+    )
+    signer = Signer(store, settings.endpoint_url)
+    publisher = publisher_of(settings, store, executor, signer)
+    feed.subscribe(publisher.wake)
 
     def queued() -> None:
         # After SendEmail commits (on a store thread): tell event readers, wake delivery.
@@ -161,5 +181,27 @@ def build_app(settings: Settings) -> Sesame:
         worker,
         recorder,
         feed,
+        publisher,
+        AdminEndpoint(store, executor, signer, region=settings.region, secret_for=secrets.get),
     )
     return app
+
+
+def publisher_of(
+    settings: Settings, store: Store, executor: ThreadPoolExecutor, signer: Signer
+) -> Publisher:
+    """The event publisher `sesame serve` and `sesame worker` run."""
+    targets = Targets(
+        signer=signer,
+        webhooks=settings.webhooks(),
+        aws_endpoint_url=settings.aws_endpoint_url,
+        region=settings.region,
+        account_id=settings.account_id,
+    )
+    return Publisher(
+        store,
+        executor,
+        targets,
+        publish_machine_events=settings.publish_machine_events,
+        retry_seconds=settings.publish_retry_seconds,
+    )

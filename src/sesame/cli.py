@@ -24,12 +24,16 @@ def _settings_options(command: Any) -> Any:
         if isinstance(default, bool):
             name = flag.removeprefix("--")
             flag, kind = f"--{name}/--no-{name}", bool
+        multiple = bool(meta.get("multiple"))
+        # A repeatable flag is singular (--sns-webhook); its value keeps the field's name.
+        names = [flag, env.lower().removeprefix("sesame_")] if multiple else [flag]
         command = click.option(
-            flag,
+            *names,
             envvar=env,
             default=default,
             type=kind,
-            show_default=default is not None and not meta.get("secret"),
+            multiple=multiple,
+            show_default=default is not None and default != () and not meta.get("secret"),
             show_envvar=True,
             help=meta["help"],
         )(command)
@@ -123,8 +127,9 @@ def worker(**options: Any) -> None:
     import signal
     from concurrent.futures import ThreadPoolExecutor
 
-    from sesame.app import relay_of
+    from sesame.app import publisher_of, relay_of
     from sesame.delivery.worker import DeliveryWorker
+    from sesame.events.sns import Signer
     from sesame.store import open_store
 
     settings = _settings(options)
@@ -134,13 +139,19 @@ def worker(**options: Any) -> None:
     delivery = DeliveryWorker(
         store, executor, relay_of(settings), retry_seconds=settings.delivery_retry_seconds
     )
+    publisher = publisher_of(settings, store, executor, Signer(store, settings.endpoint_url))
+    delivery.on_events = lambda count: publisher.wake()
+
+    def stop() -> None:
+        delivery.stop()
+        publisher.stop()
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, delivery.stop)
-        click.echo(f"Sesame worker delivering from {settings.database}")
-        await delivery.run()
+            loop.add_signal_handler(signum, stop)
+        click.echo(f"Sesame worker delivering and publishing from {settings.database}")
+        await asyncio.gather(delivery.run(), publisher.run())
 
     try:
         asyncio.run(run())

@@ -93,6 +93,34 @@ class Settings:
         "Number of processes serving the API on the same port; they share the "
         "database (SQLite in WAL mode allows that on one machine).",
     )
+    # --- event publishing (issue 4) ---
+    sns_webhooks: tuple[str, ...] = _option(
+        (),
+        "TOPIC_ARN=URL: POST the SNS notifications of an SnsDestination's topic to URL, "
+        "signed as SNS signs them. Repeatable; the variable takes a space-separated list.",
+        multiple=True,
+    )
+    aws_endpoint_url: str | None = _option(
+        None,
+        "Publish event destinations for real with the AWS SDK to this endpoint (SNS Publish, "
+        "EventBridge PutEvents, Firehose PutRecordBatch, CloudWatch PutMetricData); "
+        "credentials from the usual AWS_* variables.",
+    )
+    publish_machine_events: bool = _option(
+        True,
+        "Publish Open and Click events classified as made by a machine "
+        "(--no-publish-machine-events keeps them in the store only).",
+    )
+    machine_click_seconds: int = _option(
+        5,
+        "A click this many seconds or less after the message's delivery is a link "
+        "scanner's (0 turns the rule off).",
+    )
+    publish_retry_seconds: int = _option(
+        5,
+        "Delay before the first retry of a failed publication; it doubles on each retry, "
+        "up to an hour, for a day.",
+    )
 
     def __post_init__(self) -> None:
         if self.smtp_relay is not None:
@@ -117,6 +145,14 @@ class Settings:
             raise ValueError("--access-key-id and --secret-access-key go together")
         if self.identity_verification not in ("auto", "dns"):
             raise ValueError("--identity-verification must be auto or dns")
+        try:
+            self.webhooks()
+        except ValueError as problem:
+            raise ValueError(f"--sns-webhook: {problem}") from None
+        if self.publish_retry_seconds < 1:
+            raise ValueError("--publish-retry-seconds must be at least 1")
+        if self.machine_click_seconds < 0:
+            raise ValueError("--machine-click-seconds must not be negative")
 
     @property
     def database(self) -> str:
@@ -128,6 +164,16 @@ class Settings:
     def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         parts = [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
         return [ipaddress.ip_network(part, strict=False) for part in parts]
+
+    def webhooks(self) -> dict[str, list[str]]:
+        """Topic ARN → the URLs its notifications are POSTed to."""
+        found: dict[str, list[str]] = {}
+        for entry in self.sns_webhooks:
+            topic, _, url = entry.partition("=")
+            if not topic.startswith("arn:") or not url.startswith(("http://", "https://")):
+                raise ValueError(f"want TOPIC_ARN=http(s)://URL, not {entry!r}")
+            found.setdefault(topic, []).append(url)
+        return found
 
     @property
     def tracking_host(self) -> str:
@@ -148,17 +194,23 @@ class Settings:
 def to_environment(settings: Settings) -> dict[str, str]:
     """The SESAME_* variables that rebuild `settings` in another process."""
     return {
-        "SESAME_" + f.name.upper(): str(getattr(settings, f.name))
+        "SESAME_" + f.name.upper(): _environment_value(getattr(settings, f.name))
         for f in fields(Settings)
         if getattr(settings, f.name) is not None
     }
+
+
+def _environment_value(value: Any) -> str:
+    # A repeatable option's variable is a space-separated list, as click reads it.
+    return " ".join(value) if isinstance(value, tuple) else str(value)
 
 
 def option_fields() -> list[tuple[str, str, Any, dict[str, Any]]]:
     """(flag, env var, default, metadata) for every setting, in declaration order."""
     return [
         (
-            "--" + f.name.replace("_", "-"),
+            # A repeatable option is named in the singular: --sns-webhook, used per value.
+            "--" + f.name.replace("_", "-").removesuffix("s" if f.metadata.get("multiple") else ""),
             "SESAME_" + f.name.upper(),
             f.default,
             dict(f.metadata),

@@ -29,9 +29,7 @@ def store(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Store]:
 
 
 def destination(name: str, *types: str, enabled: bool = True) -> EventDestination:
-    return EventDestination(
-        name, {"Enabled": enabled, "MatchingEventTypes": list(types), **SNS}
-    )
+    return EventDestination(name, {"Enabled": enabled, "MatchingEventTypes": list(types), **SNS})
 
 
 def with_set(store: Store, *destinations: EventDestination) -> None:
@@ -117,7 +115,11 @@ def test_a_failing_lane_waits_and_others_go_on(store: Store) -> None:
     [b_delivery] = store.claim_publications(now=4, lease=600, limit=10)
     assert (b_delivery.destination, b_delivery.event.event_type) == ("b", "Delivery")
     [failed] = store.failed_publications()
-    assert (failed.destination, failed.attempts, failed.last_error) == ("a", 1, "connection refused")
+    assert (failed.destination, failed.attempts, failed.last_error) == (
+        "a",
+        1,
+        "connection refused",
+    )
     assert failed.done == ["u1"] and failed.gave_up is None
     [retry] = store.claim_publications(now=100, lease=60, limit=10)
     assert (retry.destination, retry.event.event_type, retry.attempts) == ("a", "Send", 1)
@@ -171,5 +173,9 @@ def test_events_relabelled_and_filtered_by_actor(store: Store) -> None:
 
 def test_one_sns_certificate_wins(store: Store) -> None:
     first = SnsCertificate("k1", "KEY1", "CERT1", 1.0)
-    assert store.sns_certificate(first) == first
-    assert store.sns_certificate(SnsCertificate("k2", "KEY2", "CERT2", 2.0)) == first
+    assert store.sns_certificate(lambda: first) == first
+
+    def never() -> SnsCertificate:
+        raise AssertionError("a certificate is stored already")
+
+    assert store.sns_certificate(never) == first

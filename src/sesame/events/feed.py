@@ -16,6 +16,11 @@ class EventFeed:
     def __init__(self) -> None:
         self._condition = threading.Condition()
         self.version = 0
+        self._listeners: list[Callable[[], None]] = []
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (from the writing thread) after every write."""
+        self._listeners.append(listener)
 
     def written(self, count: int = 1) -> None:
         if count <= 0:
@@ -23,6 +28,8 @@ class EventFeed:
         with self._condition:
             self.version += 1
             self._condition.notify_all()
+        for listener in self._listeners:
+            listener()
 
     def wait_for(self, ready: Callable[[], bool], timeout: float) -> bool:
         """Block until `ready()` is true (checked now and after every write), or time out."""

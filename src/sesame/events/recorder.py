@@ -35,6 +35,10 @@ class Hit:
     #: Clicks only: the link's index in the message and its target.
     index: int = -1
     url: str = ""
+    #: The HTTP method and any prefetch hint (Purpose, Sec-Purpose, X-Purpose, X-Moz),
+    #: for telling machines from people (events/machines.py).
+    method: str = "GET"
+    purpose: str = ""
 
 
 class EngagementRecorder:
@@ -46,12 +50,15 @@ class EngagementRecorder:
         flush_seconds: float = 1.0,
         max_pending: int = 100_000,
         on_written: Callable[[list[Event]], None] = lambda events: None,
+        classify: Callable[[list[tuple[Hit, Event]]], list[Event]] | None = None,
     ) -> None:
         self.store = store
         self.executor = executor
         self.flush_seconds = flush_seconds
         self.max_pending = max_pending
         self.on_written = on_written
+        #: Gives each Open and Click its person/machine verdict before it is stored.
+        self.classify = classify
         self.pending: deque[Hit] = deque()
         self.overflowed = 0
         self._stopping = False
@@ -100,6 +107,7 @@ class EngagementRecorder:
     def _write(self, batch: list[Hit]) -> list[Event]:
         facts: dict[str, tuple[dict[str, Any], str | None, list[Any]] | None] = {}
         events: list[Event] = []
+        written: list[Hit] = []
         for hit in batch:
             if hit.message_id not in facts:
                 facts[hit.message_id] = self.store.message_facts(hit.message_id)
@@ -107,6 +115,7 @@ class EngagementRecorder:
             if found is None:
                 continue  # signed by us, but the message is gone (deleted mailbox)
             mail, configuration_set, links = found
+            written.append(hit)
             if hit.kind == "Open":
                 events.append(
                     records.open_(
@@ -130,6 +139,8 @@ class EngagementRecorder:
                         configuration_set=configuration_set,
                     )
                 )
+        if events and self.classify is not None:
+            events = self.classify(list(zip(written, events, strict=True)))
         if events:
             self.store.add_events(events)
         return events

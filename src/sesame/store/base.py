@@ -11,7 +11,7 @@ Store methods are synchronous; the web layer calls them on worker threads.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -344,7 +344,7 @@ class Store(Protocol):
         """Replace the record and actor of events already stored (by id): a burst of
         clicks found later relabels its earlier clicks before they are published."""
 
-    def sns_certificate(self, candidate: SnsCertificate) -> SnsCertificate:
-        """The notification-signing key in force: `candidate` is stored if there is
-        none yet, else the stored one is returned (so every process agrees)."""
+    def sns_certificate(self, make: Callable[[], SnsCertificate]) -> SnsCertificate:
+        """The notification-signing key in force: if there is none yet, `make()` one and
+        store it, in one transaction (so every process on the database agrees)."""
         ...

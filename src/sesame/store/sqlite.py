@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -539,7 +539,6 @@ class SQLiteStore:
         )
         return [SigningKey(row[0], bytes(row[1]), row[2]) for row in rows]
 
-
     # --- publishing: the outbox of event publications (issue 4) ---------------
     def claim_publications(self, *, now: float, lease: float, limit: int) -> list[Publication]:
         with self._write() as conn:
@@ -609,7 +608,7 @@ class SQLiteStore:
                 [(_RECORD.encode(e.record), e.actor, e.id) for e in events],
             )
 
-    def sns_certificate(self, candidate: SnsCertificate) -> SnsCertificate:
+    def sns_certificate(self, make: Callable[[], SnsCertificate]) -> SnsCertificate:
         with self._write() as conn:
             row = conn.execute(
                 "SELECT id, private_key, certificate, created FROM sns_certificates "
@@ -617,6 +616,7 @@ class SQLiteStore:
             ).fetchone()
             if row is not None:
                 return SnsCertificate(row[0], row[1], row[2], row[3])
+            candidate = make()
             conn.execute(
                 "INSERT INTO sns_certificates (id, private_key, certificate, created) "
                 "VALUES (?, ?, ?, ?)",

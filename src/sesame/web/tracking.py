@@ -27,6 +27,8 @@ from sesame.web.asgi import Receive, Scope, Send, raw_path, send_bytes
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 MAX_HEADER_BYTES = 8192
 _NO_CACHE = (b"cache-control", b"no-store, no-cache, must-revalidate, max-age=0")
+#: Headers by which browsers and proxies say a fetch is a prefetch or preview.
+_PURPOSE_HEADERS = frozenset((b"purpose", b"sec-purpose", b"x-purpose", b"x-moz"))
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -59,7 +61,18 @@ class TrackingEndpoint:
             if message_id is None:
                 await not_found(send)
                 return
-            self.recorder.record(Hit("Open", message_id, time.time(), *self._who(scope)))
+            ip, agent, purpose = self._who(scope)
+            self.recorder.record(
+                Hit(
+                    "Open",
+                    message_id,
+                    time.time(),
+                    ip,
+                    agent,
+                    method=scope["method"],
+                    purpose=purpose,
+                )
+            )
             await send_bytes(
                 send,
                 200,
@@ -73,9 +86,19 @@ class TrackingEndpoint:
         if click is None:
             await not_found(send)
             return
-        ip, agent = self._who(scope)
+        ip, agent, purpose = self._who(scope)
         self.recorder.record(
-            Hit("Click", click.message_id, time.time(), ip, agent, click.index, click.url)
+            Hit(
+                "Click",
+                click.message_id,
+                time.time(),
+                ip,
+                agent,
+                click.index,
+                click.url,
+                scope["method"],
+                purpose,
+            )
         )
         await send_bytes(
             send,
@@ -84,18 +107,21 @@ class TrackingEndpoint:
             b"",
         )
 
-    def _who(self, scope: Scope) -> tuple[str, str]:
-        """(client IP, User-Agent); X-Forwarded-For counts only from trusted proxies."""
+    def _who(self, scope: Scope) -> tuple[str, str, str]:
+        """(client IP, User-Agent, prefetch hint); X-Forwarded-For counts only from
+        trusted proxies."""
         client = scope.get("client")
         peer = client[0] if client else ""
-        agent = ""
+        agent = purpose = ""
         forwarded: list[str] = []
         for name, value in scope.get("headers", []):
             if name == b"user-agent":
                 agent = value.decode("latin-1")
             elif name == b"x-forwarded-for":
                 forwarded.append(value.decode("latin-1"))
-        return self._client_ip(peer, ",".join(forwarded)), agent
+            elif name in _PURPOSE_HEADERS:
+                purpose = value.decode("latin-1")
+        return self._client_ip(peer, ",".join(forwarded)), agent, purpose
 
     def _client_ip(self, peer: str, forwarded: str) -> str:
         if not forwarded or not self.trusted_proxies:

@@ -1,0 +1,190 @@
+"""The publisher: take rows from the publishing outbox, publish them, record the outcome.
+
+It runs inside `sesame serve` and `sesame worker`, beside the delivery worker,
+with the same claim-and-lease pattern: a claim is a lease, so a publisher that
+dies leaves its rows to be taken again once the lease runs out, and every event
+is published at least once. The store hands out only the oldest pending row of
+each (message, destination) lane, so a destination receives one message's
+events in order; lanes are independent, so a failing destination holds up
+nobody else.
+
+A failed attempt is retried with exponential backoff (first after
+`retry_seconds`, doubling, at most an hour apart). After `give_up_seconds`
+since the event, the row is given up: kept with its last error for
+`sesame events --failed`, and no longer blocking its lane. Each failure is
+logged with a running count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sesame.events.machines import MACHINE
+from sesame.events.targets import PublishError, Targets
+from sesame.store.base import Publication, Store
+
+log = logging.getLogger("sesame.publishing")
+
+T = TypeVar("T")
+#: How long a failing publication is retried before it is given up (one day).
+GIVE_UP_SECONDS = 86_400.0
+MAX_BACKOFF_SECONDS = 3_600.0
+
+
+class Publisher:
+    def __init__(
+        self,
+        store: Store,
+        executor: Executor,
+        targets: Targets,
+        *,
+        publish_machine_events: bool = True,
+        retry_seconds: float = 5.0,
+        give_up_seconds: float = GIVE_UP_SECONDS,
+        lease_seconds: float = 120.0,
+        batch: int = 64,
+        poll_seconds: float = 1.0,
+        concurrency: int = 8,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.executor = executor
+        self.targets = targets
+        self.publish_machine_events = publish_machine_events
+        self.retry_seconds = retry_seconds
+        self.give_up_seconds = give_up_seconds
+        self.lease_seconds = lease_seconds
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self.clock = clock
+        # Targets do blocking I/O (HTTP, botocore): their own threads, never the store's.
+        self._io = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sesame-pub")
+        self.published = 0
+        self.failures = 0
+        self._unrouted: set[tuple[str, str]] = set()
+        self._wake = asyncio.Event()
+        self._event_loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Events were written in this process: look now. Safe from any thread."""
+        if self._event_loop is not None:
+            self._event_loop.call_soon_threadsafe(self._wake.set)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish until stop(); a failing round is logged, never fatal."""
+        self._event_loop = asyncio.get_running_loop()
+        try:
+            while not self._stopping:
+                try:
+                    worked = await self.run_once()
+                except Exception:
+                    log.exception("publishing round failed")
+                    worked = 0
+                if worked == 0 and not self._stopping:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        finally:
+            self._io.shutdown(wait=True)
+
+    async def _db(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: call(*args, **kwargs))
+
+    async def run_once(self) -> int:
+        """Claim one batch and publish it; the number of rows handled."""
+        claimed = await self._db(
+            self.store.claim_publications,
+            now=self.clock(),
+            lease=self.lease_seconds,
+            limit=self.batch,
+        )
+        if not claimed:
+            return 0
+        outcomes = await asyncio.gather(*(self._publish(item) for item in claimed))
+        finished = [item.id for item, ok in zip(claimed, outcomes, strict=True) if ok]
+        if finished:
+            await self._db(self.store.finish_publications, finished)
+        return len(claimed)
+
+    async def _publish(self, item: Publication) -> bool:
+        """True when the row is done (published, or nothing to publish it to)."""
+        if item.event.actor == MACHINE and not self.publish_machine_events:
+            return True
+        targets = self.targets.of(item.set_name, item.definition)
+        if not targets:
+            lane = (item.set_name, item.destination)
+            if lane not in self._unrouted:
+                self._unrouted.add(lane)
+                log.info(
+                    "event destination %s/%s has no target here (no --sns-webhook for its "
+                    "topic, no --aws-endpoint-url): its events are not published",
+                    *lane,
+                )
+            return True
+        loop = asyncio.get_running_loop()
+        done = list(item.done)
+        errors: list[str] = []
+        pending = [t for t in targets if t.key not in done]
+        results = await asyncio.gather(
+            *(loop.run_in_executor(self._io, t.publish, item.event) for t in pending),
+            return_exceptions=True,
+        )
+        for target, result in zip(pending, results, strict=True):
+            if isinstance(result, BaseException):
+                reason = str(result) if isinstance(result, PublishError) else repr(result)
+                errors.append(reason)
+            else:
+                done.append(target.key)
+        if not errors:
+            self.published += 1
+            return True
+        self.failures += 1
+        now = self.clock()
+        give_up = now - item.event.happened >= self.give_up_seconds
+        due = now + min(self.retry_seconds * 2**item.attempts, MAX_BACKOFF_SECONDS)
+        log.warning(
+            "publishing %s event %s to %s/%s failed (attempt %d, %d failures so far)%s: %s",
+            item.event.event_type,
+            item.event.id,
+            item.set_name,
+            item.destination,
+            item.attempts + 1,
+            self.failures,
+            "; giving up" if give_up else "",
+            "; ".join(errors),
+        )
+        await self._db(
+            self.store.defer_publication,
+            item.id,
+            due=due,
+            error="; ".join(errors),
+            done=done,
+            give_up=give_up,
+        )
+        return False
+
+
+def describe_failure(item: Publication) -> dict[str, Any]:
+    """A failed publication as `sesame events --failed` and the admin endpoint show it."""
+    return {
+        "configurationSet": item.set_name,
+        "destination": item.destination,
+        "eventType": item.event.event_type,
+        "messageId": item.event.message_id,
+        "attempts": item.attempts,
+        "lastError": item.last_error,
+        "state": "retrying" if item.gave_up is None else "gave-up",
+        "record": item.event.record,
+    }
