@@ -19,7 +19,7 @@ from smtp_sink import SmtpSink
 ALL_TYPES = ["SEND", "DELIVERY", "OPEN", "CLICK"]
 HTML = (
     "<html><body><p>"
-    '<a href="https://example.org/one" ses:tags="campaign:spring;">one</a> '
+    '<a href="https://example.org/one" ses:tags="placement:hero;">one</a> '
     '<a href="https://example.org/two">two</a> '
     '<a href="https://example.org/three">three</a>'
     "</p></body></html>"

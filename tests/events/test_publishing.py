@@ -165,7 +165,7 @@ def test_send_delivery_open_click_arrive_signed_and_shaped_as_ses(
     click = records["Click"]["click"]
     assert list(click) == ["ipAddress", "link", "timestamp", "userAgent", "linkTags"]
     assert click["link"] == "https://example.org/one"
-    assert click["linkTags"] == {"campaign": ["spring"]}
+    assert click["linkTags"] == {"placement": ["hero"]}
     assert records["Click"]["sesameVerdict"] == {"actor": "person", "reason": "no-machine-signal"}
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -65,8 +66,11 @@ class Publisher:
         self.clock = clock
         # Targets do blocking I/O (HTTP, botocore): their own threads, never the store's.
         self._io = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sesame-pub")
+        #: Rows finished (published, or kept back) and attempts failed since start; `progress` is notified on
+        #: each change, so tests and benchmarks wait on it rather than poll.
         self.published = 0
         self.failures = 0
+        self.progress = threading.Condition()
         self._unrouted: set[tuple[str, str]] = set()
         self._wake = asyncio.Event()
         self._event_loop: asyncio.AbstractEventLoop | None = None
@@ -116,7 +120,15 @@ class Publisher:
         finished = [item.id for item, ok in zip(claimed, outcomes, strict=True) if ok]
         if finished:
             await self._db(self.store.finish_publications, finished)
+        with self.progress:
+            self.published += len(finished)
+            self.progress.notify_all()
         return len(claimed)
+
+    def wait_for(self, ready: Callable[[], bool], timeout: float) -> bool:
+        """Block until `ready()` holds (checked after every round), or time out."""
+        with self.progress:
+            return self.progress.wait_for(ready, timeout)
 
     async def _publish(self, item: Publication) -> bool:
         """True when the row is done (published, or nothing to publish it to)."""
@@ -148,7 +160,6 @@ class Publisher:
             else:
                 done.append(target.key)
         if not errors:
-            self.published += 1
             return True
         self.failures += 1
         now = self.clock()
