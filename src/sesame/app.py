@@ -204,4 +204,5 @@ def publisher_of(
         targets,
         publish_machine_events=settings.publish_machine_events,
         retry_seconds=settings.publish_retry_seconds,
+        lease_seconds=settings.publish_lease_seconds,
     )

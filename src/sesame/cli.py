@@ -165,6 +165,16 @@ def worker(**options: Any) -> None:
 @click.option("--type", "event_type", help="Only this eventType (Send, Delivery, Open, …).")
 @click.option("--configuration-set", help="Only events of this configuration set.")
 @click.option("--since", type=float, help="Only events at or after this Unix time.")
+@click.option(
+    "--actor",
+    type=click.Choice(["person", "machine"]),
+    help="Only opens and clicks classified as made by a person or by a machine.",
+)
+@click.option(
+    "--failed",
+    is_flag=True,
+    help="Publications whose last attempt failed (retrying or given up) instead of events.",
+)
 @click.option("--limit", type=int, default=1000, show_default=True)
 @_database_options
 def events(
@@ -172,6 +182,8 @@ def events(
     event_type: str | None,
     configuration_set: str | None,
     since: float | None,
+    actor: str | None,
+    failed: bool,
     limit: int,
     data_dir: Path,
     database_url: str | None,
@@ -179,14 +191,21 @@ def events(
     """Print recorded SES event records, one JSON document per line, oldest first."""
     import json
 
+    from sesame.events.publisher import describe_failure
+
     store = _open_store(data_dir, database_url)
     try:
+        if failed:
+            for publication in store.failed_publications(limit=limit):
+                click.echo(json.dumps(describe_failure(publication), separators=(",", ":")))
+            return
         for event in store.list_events(
             message_id=message_id,
             event_type=event_type,
             configuration_set=configuration_set,
             since=since,
             limit=limit,
+            actor=actor,
         ):
             click.echo(json.dumps(event.record, separators=(",", ":")))
     finally:

@@ -121,6 +121,11 @@ class Settings:
         "Delay before the first retry of a failed publication; it doubles on each retry, "
         "up to an hour, for a day.",
     )
+    publish_lease_seconds: int = _option(
+        60,
+        "How long a publisher holds the publications it took; if it dies, another process "
+        "takes them over after this (events are published at least once).",
+    )
 
     def __post_init__(self) -> None:
         if self.smtp_relay is not None:
@@ -149,6 +154,8 @@ class Settings:
             self.webhooks()
         except ValueError as problem:
             raise ValueError(f"--sns-webhook: {problem}") from None
+        if self.publish_lease_seconds < 1:
+            raise ValueError("--publish-lease-seconds must be at least 1")
         if self.publish_retry_seconds < 1:
             raise ValueError("--publish-retry-seconds must be at least 1")
         if self.machine_click_seconds < 0:

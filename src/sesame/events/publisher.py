@@ -48,7 +48,7 @@ class Publisher:
         publish_machine_events: bool = True,
         retry_seconds: float = 5.0,
         give_up_seconds: float = GIVE_UP_SECONDS,
-        lease_seconds: float = 120.0,
+        lease_seconds: float = 60.0,
         batch: int = 64,
         poll_seconds: float = 1.0,
         concurrency: int = 8,
@@ -66,8 +66,8 @@ class Publisher:
         self.clock = clock
         # Targets do blocking I/O (HTTP, botocore): their own threads, never the store's.
         self._io = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sesame-pub")
-        #: Rows finished (published, or kept back) and attempts failed since start; `progress` is notified on
-        #: each change, so tests and benchmarks wait on it rather than poll.
+        #: Rows finished (published, or kept back) and attempts failed since start;
+        #: `progress` is notified after each round, so tests and benchmarks wait on it.
         self.published = 0
         self.failures = 0
         self.progress = threading.Condition()

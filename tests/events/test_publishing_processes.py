@@ -1,0 +1,146 @@
+"""Publishing as a person runs it: `sesame serve` killed between the click and the
+publish loses nothing, `sesame worker` publishes it, `sesame events` shows it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import boto3
+import pytest
+
+from engagement import configure, fetch, send, sns, topic
+from harness import free_port
+from receiver import Receiver
+from smtp_sink import SmtpSink
+
+KEY_ID, SECRET = "AKIAPUBLISHINGTEST01", "p" * 40
+
+
+@pytest.fixture
+def receivers() -> Iterator[tuple[Receiver, Receiver]]:
+    healthy, failing = Receiver().start(), Receiver(status=500).start()
+    yield healthy, failing
+    healthy.stop()
+    failing.stop()
+
+
+def start(cwd: Path, *args: str, ready: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SESAME_", "AWS_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sesame", *args],
+        cwd=cwd,
+        env=env | {"PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith(ready):
+            return process
+    raise AssertionError(f"{args[0]} exited before it was ready")
+
+
+def finish(process: subprocess.Popen[str], signum: int) -> None:
+    process.send_signal(signum)
+    process.wait(timeout=30)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def sesame_events(cwd: Path, *args: str) -> list[dict[str, object]]:
+    result = subprocess.run(
+        [sys.executable, "-m", "sesame", "events", "--data-dir", str(cwd), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_killed_server_loses_no_event_and_a_worker_publishes_them(
+    tmp_path: Path, sink: SmtpSink, receivers: tuple[Receiver, Receiver], unique: str
+) -> None:
+    healthy, failing = receivers
+    port = free_port()
+    common = ["--data-dir", str(tmp_path), "--port", str(port), "--smtp-relay", sink.address]
+    common += ["--access-key-id", KEY_ID, "--secret-access-key", SECRET]
+    # A short lease: the worker takes over what the killed server held within seconds.
+    common += ["--publish-retry-seconds", "1", "--publish-lease-seconds", "2"]
+    common += ["--machine-click-seconds", "0"]
+    server = start(
+        tmp_path,
+        "serve",
+        *common,
+        "--sns-webhook",
+        f"{topic('all')}={failing.url('/all')}",
+        "--sns-webhook",
+        f"{topic('clicks')}={failing.url('/clicks')}",
+        ready="Sesame is ready",
+    )
+    try:
+        ses = boto3.client(
+            "sesv2",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id=KEY_ID,
+            aws_secret_access_key=SECRET,
+        )
+        sender = configure(ses, unique, ("all", sns("all")))
+        ses.create_configuration_set_event_destination(
+            ConfigurationSetName=unique,
+            EventDestinationName="clicks",
+            EventDestination={"Enabled": True, "MatchingEventTypes": ["CLICK"], **sns("clicks")},
+        )
+        sent = send(ses, sink, sender, unique)
+        endpoint = SimpleNamespace(url=f"http://127.0.0.1:{port}")
+        assert fetch(endpoint, sent.pixel) == 200
+        assert fetch(endpoint, sent.links[0]) == 302
+        # The click was recorded and queued: its own destination tried it (and failed).
+        [attempt] = failing.take(1, path="/clicks")
+        assert attempt.record()["eventType"] == "Click"
+        failed = sesame_events(tmp_path, "--failed")
+        assert {(f["destination"], f["eventType"], f["state"]) for f in failed} >= {
+            ("all", "Send", "retrying"),
+            ("clicks", "Click", "retrying"),
+        }
+        assert all(
+            f["lastError"] == f"{failing.url('/' + str(f['destination']))}: HTTP 500"
+            for f in failed
+        )
+        people = sesame_events(tmp_path, "--message-id", sent.message_id, "--actor", "person")
+        assert [r["eventType"] for r in people] == ["Open", "Click"]
+        assert sesame_events(tmp_path, "--actor", "machine") == []
+    finally:
+        finish(server, signal.SIGKILL)
+
+    worker = start(
+        tmp_path,
+        "worker",
+        *common,
+        "--sns-webhook",
+        f"{topic('all')}={healthy.url('/all')}",
+        "--sns-webhook",
+        f"{topic('clicks')}={healthy.url('/clicks')}",
+        ready="Sesame worker",
+    )
+    try:
+        everything = healthy.until(4, path="/all")
+        assert [n.record()["eventType"] for n in everything] == [
+            "Send",
+            "Delivery",
+            "Open",
+            "Click",
+        ]
+        [click] = healthy.until(1, path="/clicks")
+        assert click.record() == everything[-1].record()
+    finally:
+        finish(worker, signal.SIGTERM)
