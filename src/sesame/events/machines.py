@@ -127,19 +127,27 @@ class Classifier:
     def classify(self, batch: list[tuple[Hit, Event]]) -> list[Event]:
         """The batch's events with their verdicts; earlier clicks found to be part of
         a burst are relabelled in the store."""
+        # Per message in the batch: its delivery, and its clicks from just before the
+        # batch's first (a busy message has many; only the recent ones can burst).
         history: dict[str, list[Event]] = {}
+        delivered: dict[str, float] = {}
+        first: dict[str, float] = {}
         for hit, _ in batch:
-            if hit.kind == "Click" and hit.message_id not in history:
-                history[hit.message_id] = self.store.list_events(message_id=hit.message_id)
+            if hit.kind == "Click":
+                first[hit.message_id] = min(hit.happened, first.get(hit.message_id, hit.happened))
+        for message_id, since in first.items():
+            delivery = self.store.list_events(message_id=message_id, event_type="Delivery", limit=1)
+            if delivery:
+                delivered[message_id] = delivery[0].happened
+            history[message_id] = self.store.list_events(
+                message_id=message_id, event_type="Click", since=since - self.burst_seconds
+            )
         out: list[Event] = []
         for hit, event in batch:
             reason = self.request_reason(hit)
-            if reason is None and hit.kind == "Click":
-                delivered = [
-                    e.happened for e in history[hit.message_id] if e.event_type == "Delivery"
-                ]
-                if delivered and 0 <= hit.happened - min(delivered) < self.click_seconds:
-                    reason = "click-soon-after-delivery"
+            since_delivery = hit.happened - delivered.get(hit.message_id, -1e18)
+            if reason is None and hit.kind == "Click" and 0 <= since_delivery < self.click_seconds:
+                reason = "click-soon-after-delivery"
             if reason is None:
                 out.append(with_verdict(event, PERSON, "no-machine-signal"))
             else:
@@ -157,7 +165,7 @@ class Classifier:
         in_batch = {event.id for event in batch}
         clicks: dict[str, list[Event]] = {}
         for message_id, earlier in history.items():
-            clicks[message_id] = [e for e in earlier if e.event_type == "Click"]
+            clicks[message_id] = list(earlier)
         for event in batch:
             if event.event_type == "Click":
                 clicks.setdefault(event.message_id, []).append(event)
