@@ -101,6 +101,7 @@ class Publisher:
                         await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
         finally:
             self._io.shutdown(wait=True)
+            self.targets.close()
 
     async def _db(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()

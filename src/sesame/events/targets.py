@@ -17,13 +17,13 @@ the keys already done, so a retry repeats only the targets that failed.
 from __future__ import annotations
 
 import datetime
+import http.client
 import json
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sesame.events.sns import SUBJECT, Signer
 from sesame.store.base import Event
@@ -77,6 +77,10 @@ class Targets:
         self.account_id = account_id
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        # Keep-alive connections to webhook hosts, one set per publishing thread;
+        # `_opened` keeps them all, so close() can close them from any thread.
+        self._connections = threading.local()
+        self._opened: list[http.client.HTTPConnection] = []
 
     def of(self, set_name: str, definition: Mapping[str, Any]) -> list[Target]:
         targets: list[Target] = []
@@ -102,16 +106,63 @@ class Targets:
     # Targets --------------------------------------------------------------------
     def _webhook(self, topic: str, url: str, event: Event) -> None:
         envelope, headers = self.signer.notification(topic, _json(event.record), url)
-        request = urllib.request.Request(
-            url, data=self.signer.body(envelope), headers=headers, method="POST"
-        )
+        body = self.signer.body(envelope)
+        parts = urlsplit(url)
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
         try:
-            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as answer:
-                answer.read()
-        except urllib.error.HTTPError as problem:
-            raise PublishError(f"{url}: HTTP {problem.code}") from None
-        except (OSError, ValueError) as problem:
-            raise PublishError(f"{url}: {problem}") from None
+            # A kept-alive connection may have been closed by the server meanwhile:
+            # on a failure with one, try once more on a fresh connection.
+            for fresh in (False, True):
+                connection, reused = self._connection(parts.scheme, parts.netloc, fresh)
+                try:
+                    connection.request("POST", target, body=body, headers=headers)
+                    answer = connection.getresponse()
+                    answer.read()
+                except (OSError, http.client.HTTPException):
+                    connection.close()
+                    if reused and not fresh:
+                        continue
+                    raise
+                if answer.will_close:
+                    connection.close()
+                break
+        except (OSError, http.client.HTTPException, ValueError) as problem:
+            raise PublishError(f"{url}: {problem or type(problem).__name__}") from None
+        if not 200 <= answer.status < 300:
+            raise PublishError(f"{url}: HTTP {answer.status}")
+
+    def _connection(
+        self, scheme: str, netloc: str, fresh: bool
+    ) -> tuple[http.client.HTTPConnection, bool]:
+        """(this thread's connection to scheme://netloc, whether it was used before)."""
+        pool: dict[tuple[str, str], http.client.HTTPConnection] = getattr(
+            self._connections, "pool", {}
+        )
+        self._connections.pool = pool
+        connection = pool.get((scheme, netloc))
+        if connection is not None and not fresh and connection.sock is not None:
+            return connection, True
+        if connection is not None:
+            connection.close()
+            with self._lock:
+                self._opened.remove(connection)
+        kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+        if scheme not in ("http", "https"):
+            raise ValueError(f"unsupported scheme {scheme!r}")
+        connection = kind(netloc, timeout=WEBHOOK_TIMEOUT_SECONDS)
+        pool[(scheme, netloc)] = connection
+        with self._lock:
+            self._opened.append(connection)
+        return connection, False
+
+    def close(self) -> None:
+        """Close every webhook connection (after the publishing threads have stopped)."""
+        with self._lock:
+            for connection in self._opened:
+                connection.close()
+            self._opened.clear()
 
     def _sns(self, topic: str, event: Event) -> None:
         self._call("sns", _region_of(topic, self.region), "publish")(
