@@ -179,3 +179,19 @@ def test_one_sns_certificate_wins(store: Store) -> None:
         raise AssertionError("a certificate is stored already")
 
     assert store.sns_certificate(never) == first
+
+
+def test_a_lane_goes_in_the_order_events_happened_even_when_recorded_late(
+    store: Store,
+) -> None:
+    with_set(store, destination("d", "SEND", "DELIVERY", "OPEN"))
+    store.add_events([event("m", "Send", 5.0)])
+    store.add_events([event("m", "Delivery", 7.0)])
+    store.add_events([event("m", "Open", 6.0)])  # recorded after the Delivery
+    order = []
+    for _ in range(3):
+        [head] = store.claim_publications(now=100.0, lease=60.0, limit=10)
+        order.append(head.event.event_type)
+        store.finish_publications([head.id])
+    assert order == ["Send", "Open", "Delivery"]
+    assert store.claim_publications(now=100.0, lease=60.0, limit=10) == []

@@ -545,13 +545,8 @@ class SQLiteStore:
             ids = [
                 row[0]
                 for row in conn.execute(
-                    "SELECT p.id FROM publications p WHERE p.gave_up IS NULL AND p.due <= ? "
-                    "AND (p.lease_until IS NULL OR p.lease_until < ?) AND NOT EXISTS ("
-                    "  SELECT 1 FROM publications q WHERE q.message_id = p.message_id "
-                    "  AND q.set_name = p.set_name AND q.destination = p.destination "
-                    "  AND q.gave_up IS NULL AND (q.happened < p.happened "
-                    "  OR (q.happened = p.happened AND q.position < p.position))) "
-                    "ORDER BY p.due LIMIT ?",
+                    "SELECT id FROM publications WHERE head = 1 AND due <= ? "
+                    "AND (lease_until IS NULL OR lease_until < ?) ORDER BY due LIMIT ?",
                     (now, now, limit),
                 )
             ]
@@ -572,7 +567,11 @@ class SQLiteStore:
 
     def finish_publications(self, ids: list[str]) -> None:
         with self._write() as conn:
-            conn.executemany("DELETE FROM publications WHERE id = ?", [(id_,) for id_ in ids])
+            for id_ in ids:
+                lane = _lane_of(conn, id_)
+                if lane is not None:
+                    conn.execute("DELETE FROM publications WHERE id = ?", (id_,))
+                    _promote(conn, lane)
 
     def defer_publication(
         self, id: str, *, due: float, error: str, done: list[str], give_up: bool
@@ -580,9 +579,12 @@ class SQLiteStore:
         with self._write() as conn:
             conn.execute(
                 "UPDATE publications SET attempts = attempts + 1, due = ?, lease_until = NULL, "
-                "last_error = ?, done = ?, gave_up = ? WHERE id = ?",
-                (due, error, _dump(done), due if give_up else None, id),
+                "last_error = ?, done = ?, gave_up = ?, head = ? WHERE id = ?",
+                (due, error, _dump(done), due if give_up else None, 0 if give_up else 1, id),
             )
+            lane = _lane_of(conn, id)
+            if give_up and lane is not None:
+                _promote(conn, lane)
 
     def failed_publications(self, *, limit: int = 1000) -> list[Publication]:
         rows = self._connection().execute(
@@ -693,13 +695,35 @@ def _enqueue_publications(conn: sqlite3.Connection, events: list[Event]) -> None
                         routing.due(e.event_type, e.happened),
                     )
                 )
-    if rows:
-        conn.executemany(
+    for row in rows:
+        # A row heads its lane when the lane has nothing else pending.
+        busy = conn.execute(_LANE_PENDING, row[2:5]).fetchone()
+        conn.execute(
             "INSERT INTO publications (id, event_id, message_id, set_name, destination, "
-            "definition, happened, position, due, attempts, done) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '[]')",
-            rows,
+            "definition, happened, position, due, attempts, done, head) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '[]', ?)",
+            (*row, 0 if busy else 1),
         )
+
+
+_LANE = "message_id = ? AND set_name = ? AND destination = ? AND gave_up IS NULL"
+_LANE_PENDING = f"SELECT 1 FROM publications WHERE {_LANE} LIMIT 1"
+
+
+def _promote(conn: sqlite3.Connection, lane: tuple[str, str, str]) -> None:
+    """Make the oldest pending row of `lane` its head (after its head left)."""
+    conn.execute(
+        "UPDATE publications SET head = 1 WHERE id = ("
+        f"SELECT id FROM publications WHERE {_LANE} ORDER BY happened, position LIMIT 1)",
+        lane,
+    )
+
+
+def _lane_of(conn: sqlite3.Connection, id_: str) -> tuple[str, str, str] | None:
+    row = conn.execute(
+        "SELECT message_id, set_name, destination FROM publications WHERE id = ?", (id_,)
+    ).fetchone()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 _EVENT_COLUMNS = "id, message_id, event_type, happened, configuration_set, record, actor"

@@ -28,10 +28,14 @@ CREATE TABLE publications (
     -- Targets (webhook URLs, AWS services) already published to (JSON list), so a
     -- retry does not repeat them.
     done TEXT NOT NULL,
-    gave_up DOUBLE PRECISION
+    gave_up DOUBLE PRECISION,
+    -- 1 for the oldest pending row of its (message, set, destination) lane, the
+    -- only one that may be claimed: kept up to date on insert, finish and give-up,
+    -- so a claim reads heads only instead of checking every row's lane.
+    head INTEGER NOT NULL
 );
 
-CREATE INDEX publications_due ON publications (due);
+CREATE INDEX publications_head ON publications (head, due);
 
 CREATE INDEX publications_lane ON publications (message_id, set_name, destination, happened);
 
