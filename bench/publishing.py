@@ -8,6 +8,9 @@ One run starts, side by side on loopback:
             rows are written, never published)
   on        `python -m sesame serve --sns-webhook TOPIC=<receiver>`: every Click is
             published, as a signed SNS notification, while the clicks come in
+  worker    `python -m sesame serve --no-deliver` beside a `python -m sesame worker
+            --sns-webhook TOPIC=<receiver>` on the same database: publishing in
+            its own process, as a deployment that cares about the click path runs it
 sets both up alike with boto3 (clicks.py's set-up: a tracking domain and an
 OPEN/CLICK destination on the topic), and drives the same pre-built click
 requests at both in interleaved rounds with loadgen.py. The issue's target: the
@@ -27,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -155,10 +159,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         off = sesame_server(tmp, tmp / "off", "--no-deliver", name="off")
         webhook = f"{TOPIC}={receiver.endpoint}/sns"
         on = sesame_server(tmp, tmp / "on", "--sns-webhook", webhook, name="on")
-        start_all([receiver, off, on], stack)
+        apart = sesame_server(tmp, tmp / "apart", "--no-deliver", name="apart")
+        start_all([receiver, off, on, apart], stack)
+        worker_log = (tmp / "worker.log").open("wb")
+        stack.callback(worker_log.close)
+        worker = subprocess.Popen(
+            [*apart.argv[:3], "worker", *apart.argv[4:], "--sns-webhook", webhook],
+            stdout=worker_log,
+            stderr=subprocess.STDOUT,
+        )
+        stack.callback(worker.wait)
+        stack.callback(worker.terminate)
 
         links: dict[str, list[str]] = {}
-        for server in (off, on):
+        for server in (off, on, apart):
             client = client_for(server)
             set_up(client, SET_NAME)
             send_messages(client, args.messages, args.links)
@@ -167,6 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         scenarios = [
             Scenario("Sesame click, publishing off", off, [click_request(u) for u in links["off"]]),
             Scenario("Sesame click, publishing on", on, [click_request(u) for u in links["on"]]),
+            Scenario(
+                "Sesame click, publishing in worker",
+                apart,
+                [click_request(u) for u in links["apart"]],
+            ),
         ]
         totals = {id(s): Totals({}) for s in scenarios}
         loop = uvloop.new_event_loop()
@@ -192,10 +211,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             print(f"  round {number}/{args.rounds} done", file=sys.stderr, flush=True)
 
-        off_s, on_s = scenarios
-        expected = totals[id(on_s)].statuses.get(302, 0) + 1  # and the one by hand
+        off_s, on_s, apart_s = scenarios
+        # Every Click of both publishing servers (and the two clicked by hand).
+        expected = sum(totals[id(s)].statuses.get(302, 0) + 1 for s in (on_s, apart_s))
         began, count, waited = drain(receiver, expected)
         ratio = on_s.median_rate() / (off_s.median_rate() or 1)
+        apart_ratio = apart_s.median_rate() / (off_s.median_rate() or 1)
         ratios = [a / b for a, b in zip(on_s.rates(), off_s.rates(), strict=True) if b]
         errors = sum(unexpected(s) + s.transport_errors() for s in scenarios)
         print("\n" + "\n".join(report_table(scenarios)) + "\n")
@@ -203,7 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Click, publishing on / off: {ratio:.2f}x (median / median); per round "
             f"{min(ratios, default=0):.2f}x to {max(ratios, default=0):.2f}x. Target >= "
             f"{TARGET_RATIO:g}x (publishing costs < 10%): "
-            f"{'met' if ratio >= TARGET_RATIO else 'NOT met'}."
+            f"{'met' if ratio >= TARGET_RATIO else 'NOT met'}.\n"
+            f"Click, publishing in a worker process / off: {apart_ratio:.2f}x "
+            f"({'met' if apart_ratio >= TARGET_RATIO else 'NOT met'})."
         )
         rate = (count - began) / waited if waited > 0 else 0.0
         print(
