@@ -122,7 +122,7 @@ def _settings(options: dict[str, Any]) -> Settings:
 @main.command()
 @_settings_options
 def worker(**options: Any) -> None:
-    """Deliver queued mail and publish events without serving HTTP (run any number beside `serve`)."""
+    """Deliver queued mail and publish events without serving HTTP (any number, beside `serve`)."""
     import asyncio
     import signal
     from concurrent.futures import ThreadPoolExecutor
