@@ -18,7 +18,9 @@ PAGE_CSP = (
 )
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    # Not no-referrer: with it, browsers send `Origin: null` on form posts, and the
+    # Origin check of every action would refuse them. Other sites still get nothing.
+    (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 ]
 

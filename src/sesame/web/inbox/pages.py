@@ -146,7 +146,10 @@ class Pages:
         return Reply(
             200,
             (_BASE_TARGET + html).encode("utf-8"),
-            headers=[(b"content-security-policy", policy.encode())],
+            headers=[
+                (b"content-security-policy", policy.encode()),
+                (b"referrer-policy", b"no-referrer"),
+            ],
         )
 
     async def raw(self, request: Request, common: dict[str, Any], message_id: str) -> Reply:
