@@ -64,7 +64,7 @@ def send(server: RunningSesame, subject: str, html: str, to: str = "reader@examp
 
 def spring_html(server: RunningSesame) -> str:
     return (
-        "<html><body style=\"font-family: sans-serif\"><h1>Spring is here</h1>"
+        '<html><body style="font-family: sans-serif"><h1>Spring is here</h1>'
         "<p>Our spring collection has arrived.</p>"
         f'<p><a href="{server.url}/_sesame/identities" ses:tags="place:button;">'
         "See the collection</a></p>"
@@ -88,7 +88,9 @@ def test_mail_appears_live_and_a_click_in_the_preview_reaches_the_timeline(
     expect(page.locator("html")).to_have_attribute("data-live", "connected")
     page.evaluate("window.notReloaded = true")
 
-    send(ready, "Welcome aboard", "<p>Hello and <a href='https://shop.example.com/'>welcome</a></p>")
+    send(
+        ready, "Welcome aboard", "<p>Hello and <a href='https://shop.example.com/'>welcome</a></p>"
+    )
     send(ready, "Your invoice", "<p>Invoice attached.</p>", to="billing@example.org")
     spring = send(ready, "Spring collection", spring_html(ready))
 

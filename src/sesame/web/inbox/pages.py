@@ -45,9 +45,7 @@ _BASE_TARGET = '<base target="_blank">'
 
 
 def _download_name(name: str) -> bytes:
-    plain = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
-    )
+    plain = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name)}".encode()
 
 
