@@ -74,7 +74,8 @@ class Pages:
     def page_with_status(
         self, status: int, name: str, common: dict[str, Any], **context: Any
     ) -> Reply:
-        return Reply(status, render(self.env, name, url=url, **common, **context))
+        shown = {"csrf": "", "logged_in": False} | common
+        return Reply(status, render(self.env, name, url=url, **shown, **context))
 
     def error(self, common: dict[str, Any], status: int, title: str, detail: str) -> Reply:
         return self.page_with_status(status, "error.html", common, title=title, detail=detail)
