@@ -34,9 +34,10 @@ class _Anchors(HTMLParser):
         values = dict(attrs)
         if tag == "a" and values.get("href"):
             self._open.append((values["href"] or "", []))
-        elif tag == "img" and values.get("src"):
-            self.images.append(values["src"] or "")
-            if self._open and values.get("alt"):
+        elif tag == "img":
+            if values.get("src"):
+                self.images.append(values["src"] or "")
+            if self._open and values.get("alt"):  # an image link's text is its alt
                 self._open[-1][1].append(values["alt"] or "")
 
     def handle_endtag(self, tag: str) -> None:
