@@ -227,3 +227,20 @@ def test_live_stream_says_change_when_mail_arrives(server: RunningSesame) -> Non
     lines = iter(response.readline, b"")
     assert next(line for line in lines if line.strip()) == b"event: change\n"
     connection.close()
+
+
+def test_inline_images_are_shown_from_the_message_itself(server: RunningSesame) -> None:
+    message = EmailMessage()
+    message["From"] = "a@example.com"
+    message["To"] = "b@example.org"
+    message["Subject"] = "Logo"
+    message.set_content("text")
+    message.add_alternative('<p><img src="cid:logo@example.com" alt="logo"></p>', subtype="html")
+    html_part = message.get_body(preferencelist=("html",))
+    assert html_part is not None
+    html_part.add_related(b"\x89PNG fake", "image", "png", cid="<logo@example.com>")
+    client: Any = server.client()
+    message_id = client.send_email(Content={"Raw": {"Data": message.as_bytes()}})["MessageId"]
+    frame = InboxClient(server.url).get(f"/_sesame/messages/{message_id}/frame").text
+    assert 'src="data:image/png;base64,iVBORyBmYWtl"' in frame
+    assert "cid:" not in frame

@@ -138,8 +138,9 @@ class Pages:
     async def frame(self, request: Request, common: dict[str, Any], message_id: str) -> Reply:
         stored = await self._db(self.store.get_message, message_id)
         html = None if stored is None else reading.read(stored).html
-        if html is None:
+        if stored is None or html is None:
             return self.error(common, 404, "No HTML", "This message has no HTML part.")
+        html = reading.with_inline_images(stored, html)
         images = request.query.get("images") == "1"
         policy = FRAME_CSP_IMAGES if images else FRAME_CSP
         return Reply(

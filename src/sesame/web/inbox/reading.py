@@ -7,9 +7,12 @@ cannot decode is shown as what it could read (`errors="replace"`), never a 500.
 
 from __future__ import annotations
 
+import base64
+import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
+from urllib.parse import unquote
 
 from sesame.store.base import Message as Stored
 
@@ -75,3 +78,20 @@ def part(stored: Stored, number: int) -> Message | None:
         if index == number:
             return None if found.is_multipart() else found
     return None
+
+
+_CID = re.compile(r"cid:([^\"'\s)>]+)", re.IGNORECASE)
+
+
+def with_inline_images(stored: Stored, html: str) -> str:
+    """`html` with each `cid:` reference to an image part of the message replaced by
+    that image as a data: URI, so the preview shows it without fetching anything."""
+    images: dict[str, str] = {}
+    for found in parse(stored).walk():
+        content_id = str(found.get("Content-ID", "")).strip().strip("<>")
+        if content_id and found.get_content_maintype() == "image":
+            data = base64.b64encode(payload_of(found)).decode("ascii")
+            images[content_id] = f"data:{found.get_content_type()};base64,{data}"
+    if not images:
+        return html
+    return _CID.sub(lambda m: images.get(unquote(m.group(1)), m.group(0)), html)

@@ -9,6 +9,8 @@
 
   async function refresh(region) {
     const response = await fetch(region.dataset.fragment, { credentials: "same-origin" });
+    // Sent to the login page (the session ran out): show that page itself.
+    if (response.redirected) { window.location.reload(); return; }
     if (!response.ok) return;
     const html = await response.text();
     if (html !== region.dataset.shown) {
