@@ -99,12 +99,17 @@ def pager_link(page: str, rel: str) -> str:
     return html.unescape(found.group(1))
 
 
-def raw_with_attachments() -> bytes:
+def email(subject: str, text: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = "a@example.com"
     message["To"] = "b@example.org"
-    message["Subject"] = "Report attached"
-    message.set_content("See the attachments.")
+    message["Subject"] = subject
+    message.set_content(text)
+    return message
+
+
+def raw_with_attachments() -> bytes:
+    message = email("Report attached", "See the attachments.")
     message.add_alternative("<p>See the <b>attachments</b>.</p>", subtype="html")
     message.add_attachment(b"col\n1\n", maintype="text", subtype="csv", filename="report.csv")
     page = b"<script>alert(document.cookie)</script>"
@@ -230,11 +235,7 @@ def test_live_stream_says_change_when_mail_arrives(server: RunningSesame) -> Non
 
 
 def test_inline_images_are_shown_from_the_message_itself(server: RunningSesame) -> None:
-    message = EmailMessage()
-    message["From"] = "a@example.com"
-    message["To"] = "b@example.org"
-    message["Subject"] = "Logo"
-    message.set_content("text")
+    message = email("Logo", "text")
     message.add_alternative('<p><img src="cid:logo@example.com" alt="logo"></p>', subtype="html")
     html_part = message.get_body(preferencelist=("html",))
     assert html_part is not None

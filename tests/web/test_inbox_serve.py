@@ -7,35 +7,18 @@ SIGTERM, because the streams end when the server drains.
 from __future__ import annotations
 
 import http.client
-import os
 import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from harness import free_port
+from harness import free_port, run_sesame
 
 
 def test_serve_prints_the_inbox_address_and_stops_with_a_page_open(tmp_path: Path) -> None:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SESAME_", "AWS_"))}
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sesame", "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=clean | {"PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
+    process, lines = run_sesame(tmp_path, "serve", "--port", str(port), ready="Sesame is ready")
     try:
-        lines = []
-        for line in process.stdout:
-            lines.append(line)
-            if line.startswith("Sesame is ready"):
-                break
         printed = re.search(r"inbox:\s+(\S+)\s+\(open on this machine\)", "".join(lines))
         assert printed, lines
         address = urlsplit(printed.group(1))
@@ -60,4 +43,5 @@ def test_serve_prints_the_inbox_address_and_stops_with_a_page_open(tmp_path: Pat
         if process.poll() is None:
             process.kill()
             process.wait(timeout=30)
-        process.stdout.close()
+        if process.stdout is not None:
+            process.stdout.close()
