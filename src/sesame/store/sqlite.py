@@ -559,7 +559,8 @@ class SQLiteStore:
         newer = after is not None and before is None
         cursor = after if newer else before
         found: list[MessageSummary] = []
-        batch = max(limit, 200)
+        # Without a filter every row matches: read just the page.
+        batch = max(limit, 200) if search.terms() else limit
         while len(found) < limit:
             sql = f"SELECT {_SUMMARY_COLUMNS} FROM messages WHERE {where}"
             page_args = list(args)
