@@ -6,7 +6,8 @@ with the server (ASGI lifespan) and stop with it: the worker finishes the
 messages in hand, the recorder writes what it holds.
 
 Requests are routed by path: `/I0/…` and `/L0/…` to the tracking endpoint,
-`/_aws/ses` to the mailbox, everything else to the SES v2 API.
+`/_aws/ses` to the mailbox, `/_sesame/…` to the web inbox, everything else to the
+SES v2 API.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from sesame.store.base import Store
 from sesame.web.admin import AdminEndpoint, is_admin_path
 from sesame.web.api import ApiEndpoint
 from sesame.web.asgi import Receive, Scope, Send
+from sesame.web.inbox import Access, Inbox, is_inbox_path
 from sesame.web.mailbox import PATH as MAILBOX_PATH
 from sesame.web.mailbox import MailboxEndpoint
 from sesame.web.tracking import TrackingEndpoint, is_tracking_path, not_found
@@ -74,6 +76,7 @@ class Sesame:
     worker: DeliveryWorker
     recorder: EngagementRecorder
     feed: EventFeed
+    inbox: Inbox
     publisher: Publisher
     admin: AdminEndpoint
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -87,6 +90,8 @@ class Sesame:
                 await self.mailbox(scope, receive, send)
             elif is_admin_path(path):
                 await self.admin(scope, receive, send)
+            elif is_inbox_path(path):
+                await self.inbox(scope, receive, send)
             else:
                 await self.api(scope, receive, send)
         elif scope["type"] == "lifespan":
@@ -118,7 +123,12 @@ class Sesame:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
+    def draining(self) -> None:
+        """The server is stopping: end long-lived responses (the inbox's live streams)."""
+        self.inbox.close()
+
     def close(self) -> None:
+        self.inbox.close()
         self.executor.shutdown(wait=True)
         self.store.close()
 
@@ -181,6 +191,22 @@ def build_app(settings: Settings) -> Sesame:
         worker,
         recorder,
         feed,
+        Inbox(
+            store,
+            executor,
+            keys,
+            feed,
+            Access(
+                open_=settings.inbox_is_open,
+                access_key_id=credentials.access_key_id,
+                secret_access_key=credentials.secret_access_key,
+                ui_password=settings.ui_password,
+            ),
+            tracking_host=settings.tracking_host,
+            # Writers in other processes ring other feeds (see web/inbox/live.py).
+            other_writers=settings.workers > 1 or not settings.deliver,
+            trusted_proxies=settings.proxy_networks(),
+        ),
         publisher,
         AdminEndpoint(store, executor, signer, region=settings.region, secret_for=secrets.get),
     )

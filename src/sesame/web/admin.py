@@ -34,7 +34,6 @@ from sesame.web.asgi import (
 )
 from sesame.web.ids import request_id
 
-PREFIX = "/_sesame/"
 EVENTS_PATH = "/_sesame/events"
 _FILTERS = {
     "messageId": "message_id",
@@ -45,7 +44,8 @@ _FILTERS = {
 
 
 def is_admin_path(path: str) -> bool:
-    return path.startswith(PREFIX)
+    """Ours, among the inbox's pages under /_sesame/ (web/inbox/)."""
+    return path == EVENTS_PATH or path.startswith(CERT_PATH_PREFIX)
 
 
 class AdminEndpoint:
