@@ -111,6 +111,8 @@ class Settings:
         "TOPIC_ARN=URL: POST the SNS notifications of an SnsDestination's topic to URL, "
         "signed as SNS signs them. Repeatable; the variable takes a space-separated list.",
         multiple=True,
+        # A URL may carry a password (https://user:pass@host/), as SNS endpoints may.
+        secret=True,
     )
     aws_endpoint_url: str | None = _option(
         None,

@@ -53,6 +53,8 @@ def server(
             f"{topic('second')}={receiver.url('/second')}",
             f"{topic('broken')}={failing.url('/broken')}",
             f"{topic('nowhere')}=http://127.0.0.1:9/unreachable",
+            f"{topic('auth')}=http://user:p%40ss@127.0.0.1:{receiver.port}/auth?token=s3cret",
+            f"{topic('auth-broken')}=http://user:pw@127.0.0.1:{failing.port}/a?token=s3cret",
         ),
         machine_click_seconds=0,
         publish_retry_seconds=1,
@@ -280,3 +282,27 @@ def test_events_survive_a_restart_before_publishing(
         assert [n.record()["eventType"] for n in got] == ["Send", "Delivery", "Open", "Click"]
     finally:
         second.stop()
+
+
+def test_webhook_credentials_are_sent_as_sns_sends_them_and_never_shown(
+    server: RunningSesame, sink: SmtpSink, receiver: Receiver, failing: Receiver, unique: str
+) -> None:
+    client = server.client()
+    sender = configure(
+        client,
+        unique,
+        ("auth", sns("auth")),
+        ("auth-broken", sns("auth-broken")),
+        types=["SEND"],
+    )
+    send(client, sink, sender, unique)
+    [note] = receiver.until(1, path="/auth?token=s3cret")
+    assert note.headers["authorization"] == "Basic " + base64.b64encode(b"user:p@ss").decode()
+    failing.take(1, path="/a?token=s3cret")
+    assert server.app.publisher.wait_for(
+        lambda: any(p.destination == "auth-broken" for p in server.app.store.failed_publications()),
+        30,
+    )
+    [failed] = [p for p in server.app.store.failed_publications() if p.destination == "auth-broken"]
+    assert failed.last_error == f"http://127.0.0.1:{failing.port}/a: HTTP 500"
+    assert "s3cret" not in repr(server.app.settings) and "pw@" not in repr(server.app.settings)

@@ -16,14 +16,16 @@ the keys already done, so a retry repeats only the targets that failed.
 
 from __future__ import annotations
 
+import base64
 import datetime
+import hashlib
 import http.client
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from sesame.events.sns import SUBJECT, Signer
 from sesame.store.base import Event
@@ -87,7 +89,9 @@ class Targets:
         if "SnsDestination" in definition:
             topic = definition["SnsDestination"]["TopicArn"]
             for url in self.webhooks.get(topic, ()):
-                targets.append(Target(url, _bind(self._webhook, topic, url)))
+                # The key goes into the store (done targets): no secrets in it.
+                key = f"{shown(url)}#{hashlib.sha256(url.encode()).hexdigest()[:12]}"
+                targets.append(Target(key, _bind(self._webhook, topic, url)))
             if self.aws_endpoint_url:
                 targets.append(Target("sns", _bind(self._sns, topic)))
         if not self.aws_endpoint_url:
@@ -111,11 +115,20 @@ class Targets:
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
+        if parts.username is not None:
+            # SNS sends the user and password of an https://user:pass@host/ endpoint
+            # as HTTP basic authentication.
+            secret = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            headers["Authorization"] = "Basic " + base64.b64encode(secret.encode()).decode()
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port is not None:
+            netloc += f":{parts.port}"
         try:
             # A kept-alive connection may have been closed by the server meanwhile:
             # on a failure with one, try once more on a fresh connection.
             for fresh in (False, True):
-                connection, reused = self._connection(parts.scheme, parts.netloc, fresh)
+                connection, reused = self._connection(parts.scheme, netloc, fresh)
                 try:
                     connection.request("POST", target, body=body, headers=headers)
                     answer = connection.getresponse()
@@ -129,9 +142,9 @@ class Targets:
                     connection.close()
                 break
         except (OSError, http.client.HTTPException, ValueError) as problem:
-            raise PublishError(f"{url}: {problem or type(problem).__name__}") from None
+            raise PublishError(f"{shown(url)}: {problem or type(problem).__name__}") from None
         if not 200 <= answer.status < 300:
-            raise PublishError(f"{url}: HTTP {answer.status}")
+            raise PublishError(f"{shown(url)}: HTTP {answer.status}")
 
     def _connection(
         self, scheme: str, netloc: str, fresh: bool
@@ -262,6 +275,15 @@ def dimension_value(config: Mapping[str, str], record: Mapping[str, Any]) -> str
     if isinstance(found, list):
         found = found[0] if found else None
     return str(found) if found else config["DefaultDimensionValue"]
+
+
+def shown(url: str) -> str:
+    """A webhook URL as logs and `sesame events --failed` show it: no user, password
+    or query string, which may hold secrets."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port is not None else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def _bind(function: Callable[..., None], *args: Any) -> Callable[[Event], None]:

@@ -98,6 +98,8 @@ class AdminEndpoint:
     def _events(self, query: str) -> dict[str, Any]:
         params = dict(parse_qsl(query, keep_blank_values=True))
         limit = int(params.get("limit", "1000"))
+        if not 1 <= limit <= 10_000:
+            raise ValueError("limit must be from 1 to 10000")
         if params.get("failed", "").lower() in ("1", "true"):
             failed = self.store.failed_publications(limit=limit)
             return {"failures": [describe_failure(p) for p in failed]}
