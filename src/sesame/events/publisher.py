@@ -49,9 +49,9 @@ class Publisher:
         retry_seconds: float = 5.0,
         give_up_seconds: float = GIVE_UP_SECONDS,
         lease_seconds: float = 60.0,
-        batch: int = 64,
+        batch: int = 32,
         poll_seconds: float = 1.0,
-        concurrency: int = 8,
+        concurrency: int = 16,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -67,11 +67,12 @@ class Publisher:
         # Targets do blocking I/O (HTTP, botocore): their own threads, never the store's.
         self._io = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sesame-pub")
         #: Rows finished (published, or kept back) and attempts failed since start;
-        #: `progress` is notified after each round, so tests and benchmarks wait on it.
+        #: `progress` is notified on each change, so tests and benchmarks wait on it.
         self.published = 0
         self.failures = 0
         self.progress = threading.Condition()
         self._unrouted: set[tuple[str, str]] = set()
+        self._finished: list[str] = []
         self._wake = asyncio.Event()
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
@@ -86,19 +87,27 @@ class Publisher:
         self._wake.set()
 
     async def run(self) -> None:
-        """Publish until stop(); a failing round is logged, never fatal."""
+        """Publish until stop(); a failing claim is logged, never fatal.
+
+        Rows are published as they are claimed, up to `batch` at once, and each is
+        finished on its own: a slow or hanging target keeps its own rows (and its
+        threads) busy, while the other lanes go on being claimed and published."""
         self._event_loop = asyncio.get_running_loop()
+        inflight: set[asyncio.Task[None]] = set()
         try:
             while not self._stopping:
-                try:
-                    worked = await self.run_once()
-                except Exception:
-                    log.exception("publishing round failed")
-                    worked = 0
-                if worked == 0 and not self._stopping:
-                    self._wake.clear()
+                self._wake.clear()
+                claimed = await self._claim(self.batch - len(inflight))
+                for item in claimed:
+                    task = asyncio.create_task(self._handle(item))
+                    inflight.add(task)
+                    task.add_done_callback(inflight.discard)
+                await self._finish()
+                if not claimed and not self._stopping:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            await asyncio.gather(*inflight, return_exceptions=True)
+            await self._finish()
         finally:
             self._io.shutdown(wait=True)
             self.targets.close()
@@ -107,27 +116,53 @@ class Publisher:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, lambda: call(*args, **kwargs))
 
-    async def run_once(self) -> int:
-        """Claim one batch and publish it; the number of rows handled."""
-        claimed = await self._db(
-            self.store.claim_publications,
-            now=self.clock(),
-            lease=self.lease_seconds,
-            limit=self.batch,
-        )
-        if not claimed:
-            return 0
-        outcomes = await asyncio.gather(*(self._publish(item) for item in claimed))
-        finished = [item.id for item, ok in zip(claimed, outcomes, strict=True) if ok]
-        if finished:
+    async def _claim(self, room: int) -> list[Publication]:
+        if room <= 0:
+            return []
+        try:
+            return await self._db(
+                self.store.claim_publications,
+                now=self.clock(),
+                lease=self.lease_seconds,
+                limit=room,
+            )
+        except Exception:
+            log.exception("claiming publications failed")
+            return []
+
+    async def _handle(self, item: Publication) -> None:
+        try:
+            if await self._publish(item):
+                self._finished.append(item.id)
+        except Exception:
+            # Left leased: taken again once the lease runs out.
+            log.exception("publishing %s failed unexpectedly", item.id)
+        self._wake.set()
+
+    async def _finish(self) -> None:
+        """Drop the rows finished since the last call, in one transaction."""
+        if not self._finished:
+            return
+        finished, self._finished = self._finished, []
+        try:
             await self._db(self.store.finish_publications, finished)
+        except Exception:
+            # Published but not dropped: they go again after the lease (at least once).
+            log.exception("could not drop %d published rows", len(finished))
+            return
         with self.progress:
             self.published += len(finished)
             self.progress.notify_all()
+
+    async def run_once(self) -> int:
+        """Claim one batch, publish it whole and finish it; the number of rows handled."""
+        claimed = await self._claim(self.batch)
+        await asyncio.gather(*(self._handle(item) for item in claimed))
+        await self._finish()
         return len(claimed)
 
     def wait_for(self, ready: Callable[[], bool], timeout: float) -> bool:
-        """Block until `ready()` holds (checked after every round), or time out."""
+        """Block until `ready()` holds (checked on every change of the counts), or time out."""
         with self.progress:
             return self.progress.wait_for(ready, timeout)
 
@@ -162,7 +197,6 @@ class Publisher:
                 done.append(target.key)
         if not errors:
             return True
-        self.failures += 1
         now = self.clock()
         give_up = now - item.event.happened >= self.give_up_seconds
         due = now + min(self.retry_seconds * 2**item.attempts, MAX_BACKOFF_SECONDS)
@@ -173,7 +207,7 @@ class Publisher:
             item.set_name,
             item.destination,
             item.attempts + 1,
-            self.failures,
+            self.failures + 1,
             "; giving up" if give_up else "",
             "; ".join(errors),
         )
@@ -185,6 +219,10 @@ class Publisher:
             done=done,
             give_up=give_up,
         )
+        # Counted once recorded, so whoever waits on the count finds the row failed.
+        with self.progress:
+            self.failures += 1
+            self.progress.notify_all()
         return False
 
 
