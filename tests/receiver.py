@@ -37,6 +37,9 @@ class Notification:
 class Receiver:
     def __init__(self, status: int = 200) -> None:
         self.status = status
+        #: Requests to these paths are held, unanswered, until `release` is set.
+        self.held: set[str] = set()
+        self.release = threading.Event()
         #: Every POST received, in order; `taken` counts those a test has consumed.
         self.received: list[Notification] = []
         self.taken: set[int] = set()
@@ -46,6 +49,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's hook name
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if self.path in owner.held:
+                    owner.release.wait(timeout=60)
                 status = owner.status
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 with owner._arrived:

@@ -53,6 +53,7 @@ def server(
             f"{topic('second')}={receiver.url('/second')}",
             f"{topic('broken')}={failing.url('/broken')}",
             f"{topic('nowhere')}=http://127.0.0.1:9/unreachable",
+            f"{topic('slow')}={receiver.url('/slow')}",
             f"{topic('auth')}=http://user:p%40ss@127.0.0.1:{receiver.port}/auth?token=s3cret",
             f"{topic('auth-broken')}=http://user:pw@127.0.0.1:{failing.port}/a?token=s3cret",
         ),
@@ -241,7 +242,8 @@ def test_a_failing_destination_is_retried_visible_and_holds_up_nobody(
     assert failed["broken"].last_error == f"{failing.url('/broken')}: HTTP 500"
     assert failed["broken"].event.event_type == "Send"  # its Delivery waits behind it
     assert "unreachable" in (failed["nowhere"].last_error or "")
-    assert server.app.publisher.failures >= 3
+    publisher = server.app.publisher
+    assert publisher.wait_for(lambda: publisher.failures >= 3, 30)
     # The subscriber recovers: the Send and then the Delivery arrive.
     failing.status = 200
     recovered = failing.until(2, path="/broken")
@@ -306,3 +308,29 @@ def test_webhook_credentials_are_sent_as_sns_sends_them_and_never_shown(
     [failed] = [p for p in server.app.store.failed_publications() if p.destination == "auth-broken"]
     assert failed.last_error == f"http://127.0.0.1:{failing.port}/a: HTTP 500"
     assert "s3cret" not in repr(server.app.settings) and "pw@" not in repr(server.app.settings)
+
+
+def test_a_hanging_subscriber_stalls_nobody_else(
+    server: RunningSesame, sink: SmtpSink, receiver: Receiver, unique: str
+) -> None:
+    receiver.held.add("/slow")
+    try:
+        client = server.client()
+        sender = configure(
+            client,
+            unique,
+            ("slow", sns("slow")),
+            ("fine", sns("engagement")),
+            types=["SEND", "DELIVERY"],
+        )
+        first = send(client, sink, sender, unique)
+        second = send(client, sink, sender, unique)
+        # Both messages' events reach the healthy subscriber while /slow hangs.
+        got = receiver.until(4, path="/engagement")
+        assert sorted(
+            (n.record()["mail"]["messageId"], n.record()["eventType"]) for n in got
+        ) == sorted((m.message_id, t) for m in (first, second) for t in ("Send", "Delivery"))
+    finally:
+        receiver.release.set()
+    slow = receiver.until(4, path="/slow")
+    assert {n.record()["eventType"] for n in slow} == {"Send", "Delivery"}
