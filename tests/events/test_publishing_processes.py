@@ -4,7 +4,6 @@ publish loses nothing, `sesame worker` publishes it, `sesame events` shows it.""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import boto3
 import pytest
 
 from engagement import configure, fetch, send, sns, topic
-from harness import free_port
+from harness import free_port, run_sesame
 from receiver import Receiver
 from smtp_sink import SmtpSink
 
@@ -32,20 +31,8 @@ def receivers() -> Iterator[tuple[Receiver, Receiver]]:
 
 
 def start(cwd: Path, *args: str, ready: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SESAME_", "AWS_"))}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sesame", *args],
-        cwd=cwd,
-        env=env | {"PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith(ready):
-            return process
-    raise AssertionError(f"{args[0]} exited before it was ready")
+    process, _ = run_sesame(cwd, *args, ready=ready)
+    return process
 
 
 def finish(process: subprocess.Popen[str], signum: int) -> None:
