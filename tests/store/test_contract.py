@@ -490,7 +490,7 @@ def test_contact_lists_and_contacts(store: Store) -> None:
 
 
 def test_events_between_has_no_limit_and_filters_types(store: Store) -> None:
-    store.add_events([event("m", "Send", 10.0 + i) for i in range(1200)])
+    store.add_events([event(f"m{i}", "Send", 10.0 + i) for i in range(1200)])
     store.add_events([event("m", "Open", 15.0), event("m", "Click", 2000.0)])
     found = store.events_between(10.0, 1500.0, ["Send", "Open"])
     assert len(found) == 1201
