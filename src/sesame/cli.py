@@ -29,6 +29,7 @@ def _settings_options(command: Any) -> Any:
             envvar=env,
             default=default,
             type=kind,
+            multiple=bool(meta.get("multiple")),
             show_default=default is not None and not meta.get("secret"),
             show_envvar=True,
             help=meta["help"],

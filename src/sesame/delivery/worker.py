@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from sesame.delivery.relay import Failure, Outcome, Relay, RelayPool
 from sesame.events import records
 from sesame.store.base import Delivery, Event, Store
+from sesame.suppression import suppress_from
 
 log = logging.getLogger("sesame.delivery")
 
@@ -166,6 +167,8 @@ class DeliveryWorker:
                     events=events,
                 )
         await self._db(record)
+        if outcome.permanent:
+            await self._db(suppress_from, self.store, events)
         self.on_events(len(events))
 
     def _bounce(self, item: Delivery, failures: list[Failure], kind: str, now: float) -> Event:
