@@ -166,9 +166,10 @@ class DeliveryWorker:
                     remaining=[f.address for f in outcome.transient],
                     events=events,
                 )
-        await self._db(record)
         if outcome.permanent:
+            # Before the outcome is recorded: whoever sees the Bounce sees the entry.
             await self._db(suppress_from, self.store, events)
+        await self._db(record)
         self.on_events(len(events))
 
     def _bounce(self, item: Delivery, failures: list[Failure], kind: str, now: float) -> Event:
