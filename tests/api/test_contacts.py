@@ -1,0 +1,237 @@
+"""Contact lists, contacts and the List-Unsubscribe round trip, through boto3 and HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.exceptions import ClientError
+
+from harness import RunningSesame
+from smtp_sink import SmtpSink
+from wire import error
+
+RELAY_SETTINGS = {"delivery_retry_seconds": 1}
+LIST = "newsletter"
+TOPICS = [
+    {"TopicName": "weekly", "DisplayName": "Weekly", "DefaultSubscriptionStatus": "OPT_IN"},
+    {"TopicName": "offers", "DisplayName": "Offers", "DefaultSubscriptionStatus": "OPT_OUT"},
+]
+
+
+@pytest.fixture
+def contact_list(client: Any) -> Iterator[str]:
+    # SES allows one list per account: each test gets it fresh.
+    client.create_contact_list(ContactListName=LIST, Topics=TOPICS, Description="News")
+    yield LIST
+    client.delete_contact_list(ContactListName=LIST)
+
+
+def test_contact_list_crud(client: Any, contact_list: str) -> None:
+    got = client.get_contact_list(ContactListName=contact_list)
+    assert got["Topics"] == TOPICS
+    assert got["Description"] == "News"
+    assert got["Tags"] == []
+    assert [c["ContactListName"] for c in client.list_contact_lists()["ContactLists"]] == [LIST]
+    with pytest.raises(ClientError) as caught:
+        client.create_contact_list(ContactListName=contact_list)
+    assert error(caught)[0] == "AlreadyExistsException"
+    with pytest.raises(ClientError) as caught:
+        client.create_contact_list(ContactListName="second")
+    assert error(caught)[0:3:2] == ("LimitExceededException", 400)
+    client.update_contact_list(ContactListName=contact_list, Description="Changed")
+    got = client.get_contact_list(ContactListName=contact_list)
+    assert got["Description"] == "Changed"
+    assert got["Topics"] == TOPICS
+    assert got["LastUpdatedTimestamp"] >= got["CreatedTimestamp"]
+    with pytest.raises(ClientError) as caught:
+        client.get_contact_list(ContactListName="missing")
+    assert error(caught)[0:3:2] == ("NotFoundException", 404)
+    with pytest.raises(ClientError) as caught:
+        client.update_contact_list(ContactListName=contact_list, Topics=TOPICS + TOPICS)
+    assert error(caught)[0] == "BadRequestException"
+
+
+def test_contacts_crud_and_defaults(client: Any, contact_list: str) -> None:
+    client.create_contact(
+        ContactListName=contact_list,
+        EmailAddress="Ann@example.org",
+        TopicPreferences=[{"TopicName": "offers", "SubscriptionStatus": "OPT_IN"}],
+        AttributesData='{"name": "Ann"}',
+    )
+    got = client.get_contact(ContactListName=contact_list, EmailAddress="ann@example.org")
+    assert got["EmailAddress"] == "Ann@example.org"
+    assert got["TopicPreferences"] == [{"TopicName": "offers", "SubscriptionStatus": "OPT_IN"}]
+    assert got["TopicDefaultPreferences"] == [
+        {"TopicName": "weekly", "SubscriptionStatus": "OPT_IN"}
+    ]
+    assert got["UnsubscribeAll"] is False
+    assert got["AttributesData"] == '{"name": "Ann"}'
+    with pytest.raises(ClientError) as caught:
+        client.create_contact(ContactListName=contact_list, EmailAddress="ann@example.org")
+    assert error(caught)[0] == "AlreadyExistsException"
+    with pytest.raises(ClientError) as caught:
+        client.create_contact(
+            ContactListName=contact_list,
+            EmailAddress="bob@example.org",
+            TopicPreferences=[{"TopicName": "nope", "SubscriptionStatus": "OPT_IN"}],
+        )
+    assert error(caught) == (
+        "BadRequestException",
+        f"Topic nope does not exist in list {contact_list}.",
+        400,
+    )
+    with pytest.raises(ClientError) as caught:
+        client.create_contact(ContactListName="missing", EmailAddress="bob@example.org")
+    assert error(caught)[0] == "NotFoundException"
+    client.update_contact(
+        ContactListName=contact_list, EmailAddress="ann@example.org", UnsubscribeAll=True
+    )
+    got = client.get_contact(ContactListName=contact_list, EmailAddress="ann@example.org")
+    assert got["UnsubscribeAll"] is True
+    assert got["AttributesData"] == '{"name": "Ann"}'
+    client.delete_contact(ContactListName=contact_list, EmailAddress="ann@example.org")
+    with pytest.raises(ClientError) as caught:
+        client.get_contact(ContactListName=contact_list, EmailAddress="ann@example.org")
+    assert error(caught)[0:3:2] == ("NotFoundException", 404)
+
+
+def test_list_contacts_filters_and_pages(client: Any, contact_list: str) -> None:
+    for index in range(5):
+        preferences = [{"TopicName": "offers", "SubscriptionStatus": "OPT_IN"}] if index < 2 else []
+        client.create_contact(
+            ContactListName=contact_list,
+            EmailAddress=f"c{index}@example.org",
+            TopicPreferences=preferences,
+            UnsubscribeAll=index == 4,
+        )
+
+    def emails(**filters: Any) -> list[str]:
+        found: list[str] = []
+        token: dict[str, str] = {}
+        while True:
+            page = client.list_contacts(
+                ContactListName=contact_list, PageSize=2, **filters, **token
+            )
+            found += [c["EmailAddress"] for c in page["Contacts"]]
+            if "NextToken" not in page:
+                return found
+            token = {"NextToken": page["NextToken"]}
+
+    assert emails() == [f"c{i}@example.org" for i in range(5)]
+    assert emails(Filter={"FilteredStatus": "OPT_OUT"}) == ["c4@example.org"]
+    offers_in = {"FilteredStatus": "OPT_IN", "TopicFilter": {"TopicName": "offers"}}
+    assert emails(Filter=offers_in) == ["c0@example.org", "c1@example.org"]
+    weekly_in = {
+        "FilteredStatus": "OPT_IN",
+        "TopicFilter": {"TopicName": "weekly", "UseDefaultIfPreferenceUnavailable": True},
+    }
+    assert emails(Filter=weekly_in) == [f"c{i}@example.org" for i in range(4)]
+    with pytest.raises(ClientError) as caught:
+        client.list_contacts(ContactListName=contact_list, NextToken="bm90IGEgdG9rZW4=")
+    assert error(caught)[0] == "BadRequestException"
+
+
+def _post(url: str, body: bytes = b"List-Unsubscribe=One-Click") -> tuple[int, str]:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=10)
+    try:
+        method = "GET" if body == b"" else "POST"
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+        connection.request(method, parts.path, body=body or None, headers=headers)
+        reply = connection.getresponse()
+        return reply.status, reply.read().decode()
+    finally:
+        connection.close()
+
+
+def test_one_click_unsubscribe_changes_the_contact_and_records_the_event(
+    client: Any,
+    relayed: RunningSesame,
+    sink: SmtpSink,
+    sender: str,
+    contact_list: str,
+) -> None:
+    client.create_contact(ContactListName=contact_list, EmailAddress="reader@example.org")
+    message_id = client.send_email(
+        FromEmailAddress=sender,
+        Destination={"ToAddresses": ["reader@example.org"]},
+        Content={"Simple": {"Subject": {"Data": "News"}, "Body": {"Text": {"Data": "Hi"}}}},
+        ListManagementOptions={"ContactListName": contact_list, "TopicName": "weekly"},
+    )["MessageId"]
+    mail = sink.next().message()
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    found = re.fullmatch(r"<(http://[^>]+/U0/[^>]+)>", str(mail["List-Unsubscribe"]))
+    assert found is not None
+    url = found[1]
+
+    # GET shows a page and changes nothing (RFC 8058: scanners fetch links).
+    status, page = _post(url, b"")
+    assert status == 200 and "<form" in page
+    got = client.get_contact(ContactListName=contact_list, EmailAddress="reader@example.org")
+    assert got["TopicPreferences"] == []
+
+    status, page = _post(url)
+    assert status == 200 and "Unsubscribed" in page
+    got = client.get_contact(ContactListName=contact_list, EmailAddress="reader@example.org")
+    assert got["TopicPreferences"] == [{"TopicName": "weekly", "SubscriptionStatus": "OPT_OUT"}]
+    assert got["UnsubscribeAll"] is False
+    event = next(
+        e for e in relayed.events(message_id, "Subscription") if e.event_type == "Subscription"
+    )
+    record = event.record
+    assert record["eventType"] == "Subscription"
+    assert record["mail"]["messageId"] == message_id
+    detail = record["subscription"]
+    assert detail["contactList"] == contact_list
+    assert detail["source"] == "UnsubscribeHeader"
+    assert detail["oldTopicPreferences"] == {
+        "unsubscribeAll": False,
+        "topicSubscriptionStatus": [
+            {"topicName": "weekly", "subscriptionStatus": "OptIn"},
+            {"topicName": "offers", "subscriptionStatus": "OptOut"},
+        ],
+    }
+    assert detail["newTopicPreferences"]["topicSubscriptionStatus"][0] == {
+        "topicName": "weekly",
+        "subscriptionStatus": "OptOut",
+    }
+    # A tampered path is a 404, never a change.
+    assert _post(url[:-3] + "AAA")[0] == 404
+
+
+def test_unsubscribe_without_a_topic_unsubscribes_from_all(
+    client: Any, relayed: RunningSesame, sink: SmtpSink, sender: str, contact_list: str
+) -> None:
+    client.send_email(
+        FromEmailAddress=sender,
+        Destination={"ToAddresses": ["new@example.org"]},
+        Content={"Simple": {"Subject": {"Data": "News"}, "Body": {"Text": {"Data": "Hi"}}}},
+        ListManagementOptions={"ContactListName": contact_list},
+    )
+    header = str(sink.next().message()["List-Unsubscribe"])
+    assert _post(header.strip("<>"))[0] == 200
+    got = client.get_contact(ContactListName=contact_list, EmailAddress="new@example.org")
+    assert got["UnsubscribeAll"] is True
+
+
+def test_list_management_options_must_name_an_existing_list_and_topic(
+    client: Any, sender: str, contact_list: str
+) -> None:
+    send = {
+        "FromEmailAddress": sender,
+        "Destination": {"ToAddresses": ["x@example.org"]},
+        "Content": {"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "t"}}}},
+    }
+    with pytest.raises(ClientError) as caught:
+        client.send_email(**send, ListManagementOptions={"ContactListName": "missing"})
+    assert error(caught)[0:3:2] == ("NotFoundException", 404)
+    with pytest.raises(ClientError) as caught:
+        client.send_email(
+            **send, ListManagementOptions={"ContactListName": contact_list, "TopicName": "nope"}
+        )
+    assert error(caught)[0] == "BadRequestException"
