@@ -232,3 +232,45 @@ def test_keys_rotate_adds_a_signing_key(tmp_path: Path) -> None:
         store.close()
     assert len(keys) == 2 and keys[0].id != keys[1].id
     assert all(len(key.secret) == 32 for key in keys)
+
+
+def test_metrics_prints_ses_and_person_only_figures(tmp_path: Path) -> None:
+    import json
+    import time
+
+    from sesame.store import open_store
+    from sesame.store.base import Event
+
+    store = open_store(f"sqlite:///{tmp_path / 'sesame.db'}")
+    mail = {"destination": ["a@example.org"], "sourceArn": "arn:aws:ses:x:1:identity/example.org"}
+    now = time.time()
+    store.add_events(
+        [
+            Event("e1", "m1", "Open", now, "cs", {"eventType": "Open", "mail": mail, "open": {}}),
+            Event(
+                "e2",
+                "m2",
+                "Open",
+                now,
+                "cs",
+                {"eventType": "Open", "mail": mail, "open": {}, "sesame": {"verdict": "machine"}},
+            ),
+        ]
+    )
+    store.close()
+    result = subprocess.run(
+        [sys.executable, "-m", "sesame", "metrics", "--days", "1", "--data-dir", str(tmp_path)]
+        + ["--configuration-set", "cs"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {
+            "day": time.strftime("%Y-%m-%d", time.gmtime(now)),
+            "metric": "OPEN",
+            "value": 2,
+            "human": 1,
+        }
+    ]
