@@ -235,3 +235,81 @@ def test_list_management_options_must_name_an_existing_list_and_topic(
             **send, ListManagementOptions={"ContactListName": contact_list, "TopicName": "nope"}
         )
     assert error(caught)[0] == "BadRequestException"
+
+
+def test_list_mail_to_several_recipients_gets_no_unsubscribe_header(
+    client: Any, sink: SmtpSink, sender: str, contact_list: str
+) -> None:
+    client.send_email(
+        FromEmailAddress=sender,
+        Destination={"ToAddresses": ["one@example.org", "two@example.org"]},
+        Content={
+            "Simple": {
+                "Subject": {"Data": "News"},
+                "Body": {"Text": {"Data": "Leave: {{amazonSESUnsubscribeUrl}}"}},
+            }
+        },
+        ListManagementOptions={"ContactListName": contact_list},
+    )
+    mail = sink.next().message()
+    assert mail["List-Unsubscribe"] is None
+    assert "{{amazonSESUnsubscribeUrl}}" in mail.get_content()
+
+
+def test_the_placeholder_becomes_the_unsubscribe_url_twice_at_most(
+    client: Any, sink: SmtpSink, sender: str, contact_list: str
+) -> None:
+    placeholder = "{{amazonSESUnsubscribeUrl}}"
+    client.send_email(
+        FromEmailAddress=sender,
+        Destination={"ToAddresses": ["one@example.org"]},
+        Content={
+            "Simple": {
+                "Subject": {"Data": "News"},
+                "Body": {
+                    "Text": {"Data": f"a {placeholder} b {placeholder} c {placeholder}"},
+                    "Html": {"Data": f'<a href="{placeholder}">leave</a>'},
+                },
+            }
+        },
+        ListManagementOptions={"ContactListName": contact_list, "TopicName": "weekly"},
+    )
+    mail = sink.next().message()
+    url = str(mail["List-Unsubscribe"]).strip("<>")
+    text = mail.get_body(("plain",))
+    html = mail.get_body(("html",))
+    assert text is not None and html is not None
+    assert text.get_content().strip() == f"a {url} b {url} c {placeholder}"
+    assert f'href="{url}"' in html.get_content()
+
+
+def test_a_contact_who_unsubscribed_is_not_sent_list_mail(
+    client: Any, relayed: RunningSesame, sink: SmtpSink, sender: str, contact_list: str
+) -> None:
+    client.create_contact(
+        ContactListName=contact_list,
+        EmailAddress="out@example.org",
+        TopicPreferences=[{"TopicName": "weekly", "SubscriptionStatus": "OPT_OUT"}],
+    )
+    content = {"Simple": {"Subject": {"Data": "News"}, "Body": {"Text": {"Data": "Hi"}}}}
+    message_id = client.send_email(
+        FromEmailAddress=sender,
+        Destination={"ToAddresses": ["out@example.org"]},
+        Content=content,
+        ListManagementOptions={"ContactListName": contact_list, "TopicName": "weekly"},
+    )["MessageId"]
+    bounce = next(
+        e.record["bounce"]
+        for e in relayed.events(message_id, "Send", "Bounce")
+        if e.event_type == "Bounce"
+    )
+    assert bounce["bounceType"] == "Permanent"
+    assert [r["emailAddress"] for r in bounce["bouncedRecipients"]] == ["out@example.org"]
+    # Mail for the list as a whole still goes: the contact left one topic only.
+    client.send_email(
+        FromEmailAddress=sender,
+        Destination={"ToAddresses": ["out@example.org"]},
+        Content=content,
+        ListManagementOptions={"ContactListName": contact_list},
+    )
+    assert sink.next().recipients == ["out@example.org"]

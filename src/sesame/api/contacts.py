@@ -26,7 +26,7 @@ from sesame.api.context import RequestContext
 from sesame.api.dispatch import handles
 from sesame.api.names import is_email_address, is_resource_name
 from sesame.api.paging import decode_token, encode_token, page_size
-from sesame.api.policy import contact_list_missing
+from sesame.api.policy import contact_list_missing, effective_status
 from sesame.api.tags import check_tags
 from sesame.protocol.errors import (
     AlreadyExistsException,
@@ -39,17 +39,6 @@ from sesame.store.base import Contact, ContactList, Duplicate, LimitReached, Mis
 MAX_CONTACT_LISTS = 1
 MAX_TOPICS = 20
 DEFAULT_PAGE_SIZE = 50
-
-
-def effective_status(contact: Contact | None, topic: dict[str, Any]) -> str:
-    """OPT_IN or OPT_OUT: the contact's own preference, else the topic's default."""
-    if contact is not None:
-        if contact.unsubscribe_all:
-            return "OPT_OUT"
-        for preference in contact.preferences:
-            if preference["TopicName"] == topic["TopicName"]:
-                return preference["SubscriptionStatus"]
-    return str(topic["DefaultSubscriptionStatus"])
 
 
 def _check_topics(topics: list[dict[str, Any]]) -> None:

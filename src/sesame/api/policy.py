@@ -1,10 +1,20 @@
 """What the account allows a send, as SES decides it: sending enabled, the
 quotas, the suppression list and list management.
 
-SendEmail and SendBulkEmail (sending.py) call this at four points: before
-anything else (`account`: is sending enabled?), once the configuration set is
-known (`list_management`, `suppressed`), when the message is built
-(`add_unsubscribe`), and last, just before the message is committed (`reserve`).
+SendEmail and SendBulkEmail (sending.py) call this at a few points: before
+anything else (`account`: is sending enabled?); once the configuration set is
+known (`list_management`: the list and topic exist); while the message is built
+(`unsubscribe_url`, `fill_placeholder`, `add_unsubscribe`); to choose who gets
+it (`skipped`, `bounces`); and last, just before it is committed (`reserve`).
+
+List management follows the SES developer guide ("Using subscription
+management", "Using list management"): the List-Unsubscribe and
+List-Unsubscribe-Post headers (replacing the sender's own) and the
+`{{amazonSESUnsubscribeUrl}}` placeholder (its first two occurrences, in the
+text and HTML bodies) are added only to mail for exactly one recipient; a
+contact who opted out of the message's topic, or of every topic, is not sent
+the message, and SES "will bounce" it: a Permanent bounce, subtype General
+(the subtype and text are not documented; ours are a choice).
 
 Errors, with their sources:
 
@@ -36,6 +46,7 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Any
 
+from sesame.events import records
 from sesame.keys import Keys
 from sesame.mail.unsubscribe import Unsubscribe, unsubscribe_path
 from sesame.protocol.errors import (
@@ -44,10 +55,22 @@ from sesame.protocol.errors import (
     SendingPausedException,
     TooManyRequestsException,
 )
-from sesame.store.base import SendLimit, SendRecord, Store, SuppressedDestination
-from sesame.suppression import reasons_for, suppressed_recipients
+from sesame.store.base import Contact, Event, SendLimit, SendRecord, Store
+from sesame.suppression import (
+    ON_SUPPRESSION_LIST,
+    SUPPRESSED_DIAGNOSTIC,
+    reasons_for,
+    suppressed_recipients,
+)
 
 DAY_SECONDS = 86_400.0
+UNSUBSCRIBE_PLACEHOLDER = "{{amazonSESUnsubscribeUrl}}"
+#: Sesame's diagnostic for a contact skipped because it unsubscribed (SES documents
+#: that it bounces such a send, not the bounce's text or subtype).
+UNSUBSCRIBED_DIAGNOSTIC = (
+    "The message was not sent to this address because the contact unsubscribed "
+    "from the list or topic."
+)
 ACCOUNT_PAUSED = (
     "Sending paused for this account. For more information, please check the inbox of "
     "the email address associated with your AWS account."
@@ -60,6 +83,17 @@ class DailyQuotaExceeded(TooManyRequestsException):
 
 def contact_list_missing(name: str) -> NotFoundException:
     return NotFoundException(f"List with name {name} does not exist.")
+
+
+def effective_status(contact: Contact | None, topic: Mapping[str, Any]) -> str:
+    """OPT_IN or OPT_OUT: the contact's own preference, else the topic's default."""
+    if contact is not None:
+        if contact.unsubscribe_all:
+            return "OPT_OUT"
+        for preference in contact.preferences:
+            if preference["TopicName"] == topic["TopicName"]:
+                return preference["SubscriptionStatus"]
+    return str(topic["DefaultSubscriptionStatus"])
 
 
 class SendingPolicy:
@@ -108,26 +142,109 @@ class SendingPolicy:
             raise BadRequestException(f"Topic {topic} does not exist in list {name}.")
         return name, topic
 
-    def suppressed(
+    def skipped(
         self,
         settings: Mapping[str, Any],
         set_options: Mapping[str, Any] | None,
+        listing: tuple[str, str | None] | None,
         recipients: list[str],
-    ) -> dict[str, SuppressedDestination]:
-        return suppressed_recipients(self.store, recipients, reasons_for(settings, set_options))
+    ) -> dict[str, tuple[str, str]]:
+        """Recipients a send must not deliver to → (bounceSubType, diagnostic): those
+        on the suppression list for a reason that applies, and contacts of the
+        message's list who opted out of its topic or of everything."""
+        suppressed = suppressed_recipients(
+            self.store, recipients, reasons_for(settings, set_options)
+        )
+        skipped = {
+            r: (ON_SUPPRESSION_LIST, SUPPRESSED_DIAGNOSTIC)
+            for r in recipients
+            if r.lower() in suppressed
+        }
+        for recipient in self.unsubscribed(listing, recipients):
+            skipped.setdefault(recipient, ("General", UNSUBSCRIBED_DIAGNOSTIC))
+        return skipped
 
-    def add_unsubscribe(
-        self, message: EmailMessage, message_id: str, listing: tuple[str, str | None] | None
-    ) -> None:
-        """RFC 8058 one-click headers for the message's first recipient (one message
-        carries one header; list mail goes one recipient per message)."""
-        if listing is None:
-            return
+    @staticmethod
+    def bounces(
+        mail: Mapping[str, Any],
+        skipped: Mapping[str, tuple[str, str]],
+        *,
+        happened: float,
+        configuration_set: str | None,
+    ) -> list[Event]:
+        """One Permanent bounce per subtype for the skipped recipients, as SES reports
+        a send it did not make."""
+        by_type: dict[str, list[tuple[str, str, str]]] = {}
+        for recipient, (sub_type, diagnostic) in skipped.items():
+            by_type.setdefault(sub_type, []).append((recipient, "5.1.1", diagnostic))
+        return [
+            records.bounce(
+                mail,
+                happened=happened,
+                bounce_type="Permanent",
+                bounce_sub_type=sub_type,
+                recipients=listed,
+                configuration_set=configuration_set,
+            )
+            for sub_type, listed in by_type.items()
+        ]
+
+    def unsubscribe_url(
+        self, message_id: str, listing: tuple[str, str | None] | None, recipients: list[str]
+    ) -> str | None:
+        """The signed one-click URL of a list message; None unless the message names a
+        list and goes to exactly one recipient (SES adds the header and the footer
+        link only then: developer guide, "Using subscription management")."""
+        if listing is None or len(recipients) != 1:
+            return None
         path = unsubscribe_path(self.keys.keyring(), Unsubscribe(message_id, 0, *listing))
+        return f"{self.unsubscribe_base}{path}"
+
+    @staticmethod
+    def fill_placeholder(simple: dict[str, Any], url: str | None) -> dict[str, Any]:
+        """Simple content with the first two `{{amazonSESUnsubscribeUrl}}` of its text
+        and HTML bodies replaced by the URL (SES replaces at most two)."""
+        if url is None:
+            return simple
+        body = dict(simple.get("Body", {}))
+        for kind in ("Text", "Html"):
+            if kind in body and UNSUBSCRIBE_PLACEHOLDER in body[kind]["Data"]:
+                data = body[kind]["Data"].replace(UNSUBSCRIBE_PLACEHOLDER, url, 2)
+                body[kind] = body[kind] | {"Data": data}
+        return simple | {"Body": body}
+
+    @staticmethod
+    def add_unsubscribe(message: EmailMessage, url: str | None) -> None:
+        """The RFC 8058 one-click headers; they replace any the sender wrote (SES
+        overrides them when ListManagementOptions is given)."""
+        if url is None:
+            return
         for name in ("List-Unsubscribe", "List-Unsubscribe-Post"):
             del message[name]
-        message["List-Unsubscribe"] = f"<{self.unsubscribe_base}{path}>"
+        message["List-Unsubscribe"] = f"<{url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+
+    def unsubscribed(
+        self, listing: tuple[str, str | None] | None, recipients: list[str]
+    ) -> list[str]:
+        """Recipients who are contacts of the list and opted out of the message's topic
+        (or of everything): SES does not send them list mail any more."""
+        if listing is None:
+            return []
+        record = self.store.get_contact_list(listing[0])
+        if record is None:
+            return []
+        topic = next((t for t in record.topics if t["TopicName"] == listing[1]), None)
+        skipped: list[str] = []
+        for recipient in recipients:
+            contact = self.store.get_contact(record.name, recipient)
+            if contact is None:
+                continue
+            if contact.unsubscribe_all or (
+                topic is not None and effective_status(contact, topic) == "OPT_OUT"
+            ):
+                skipped.append(recipient)
+        return skipped
 
     def reserve(self, record: SendRecord) -> None:
         """Count the send against the quotas, or refuse it (see the module docstring)."""

@@ -92,7 +92,6 @@ from sesame.protocol.errors import (
     TooManyRequestsException,
 )
 from sesame.store.base import ConfigurationSet, EmailIdentity, Message, SendRecord, Store
-from sesame.suppression import ON_SUPPRESSION_LIST, SUPPRESSED_DIAGNOSTIC
 
 log = logging.getLogger("sesame.sending")
 
@@ -418,6 +417,7 @@ class SendingProvider:
             tags=auto_tags,
         )
         mail_domain = domain_of(sender)
+        unsubscribe_url = self.policy.unsubscribe_url(message_id, listing, recipients)
         if raw is not None:
             message = raw
             mime.ensure_headers(
@@ -450,7 +450,7 @@ class SendingProvider:
                     return message_id
             try:
                 message = mime.build_simple(
-                    simple or {},
+                    self.policy.fill_placeholder(simple or {}, unsubscribe_url),
                     from_address=str(sender_value),
                     to=to,
                     cc=cc,
@@ -462,7 +462,7 @@ class SendingProvider:
             except ValueError as problem:
                 raise BadRequestException(str(problem)) from None
         links, tracked = self._track(configuration_set, request, message, message_id, account)
-        self.policy.add_unsubscribe(message, message_id, listing)
+        self.policy.add_unsubscribe(message, unsubscribe_url)
         content_bytes = message.as_bytes()
         if len(content_bytes) > MAX_MESSAGE_BYTES:
             raise MessageRejected("Message length is more than 40 megabytes.")
@@ -475,8 +475,8 @@ class SendingProvider:
         )
         envelope_from = request.get("FeedbackForwardingEmailAddress") or sender
         set_options = configuration_set.options if configuration_set else None
-        suppressed = self.policy.suppressed(account, set_options, recipients)
-        deliver_to = [r for r in recipients if r.lower() not in suppressed]
+        skipped = self.policy.skipped(account, set_options, listing, recipients)
+        deliver_to = [r for r in recipients if r not in skipped]
         stored = Message(
             message_id,
             now,
@@ -487,22 +487,10 @@ class SendingProvider:
             content_bytes,
             [{"url": link.url, "tags": link.tags} for link in links],
         )
-        events = [records.send(mail, happened=now, configuration_set=set_name)]
-        if suppressed:
-            # SES sends nothing to a suppressed address and reports it as a bounce.
-            skipped = [
-                (r, "5.1.1", SUPPRESSED_DIAGNOSTIC) for r in recipients if r not in deliver_to
-            ]
-            events.append(
-                records.bounce(
-                    mail,
-                    happened=now,
-                    bounce_type="Permanent",
-                    bounce_sub_type=ON_SUPPRESSION_LIST,
-                    recipients=skipped,
-                    configuration_set=set_name,
-                )
-            )
+        events = [
+            records.send(mail, happened=now, configuration_set=set_name),
+            *self.policy.bounces(mail, skipped, happened=now, configuration_set=set_name),
+        ]
         opens, clicks = (tracked.opens, tracked.clicks) if tracked else (False, False)
         self.policy.reserve(SendRecord(message_id, now, len(recipients), opens, clicks))
         self.store.accept_message(stored, events, due=now if deliver_to else None)
