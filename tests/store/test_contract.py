@@ -501,3 +501,15 @@ def test_a_message_accepted_without_a_due_time_is_not_queued(store: Store) -> No
     store.accept_message(message("unqueued"), [], due=None)
     assert store.get_message("unqueued") is not None
     assert store.pending_deliveries() == 0
+
+
+def test_reserve_send_handles_equal_and_late_timestamps(store: Store) -> None:
+    # Two processes' clocks differ a little: a send stamped earlier than the last one
+    # recorded counts as sent at that last time, so windows stay exact.
+    day = SendLimit("daily", 86_400.0, 10)
+    for index, sent in enumerate([100.0, 100.0, 100.0, 99.0]):
+        assert store.reserve_send(SendRecord(f"t{index}", sent, 2), [day]) is None
+    assert store.recipients_sent_since(99.5) == 8
+    assert store.recipients_sent_since(100.0) == 0
+    assert store.reserve_send(SendRecord("t4", 101.0, 3), [day]) == "daily"
+    assert store.reserve_send(SendRecord("t4", 86_500.5, 3), [day]) is None

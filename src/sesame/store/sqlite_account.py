@@ -5,8 +5,10 @@ A mixin of SQLiteStore, kept apart so the store's core stays readable. The SQL i
 plain and portable (upserts with `ON CONFLICT ... DO UPDATE`, which SQLite since
 3.24 and PostgreSQL both speak). Limits that must hold across processes are
 checked and recorded in one write transaction: on SQLite `BEGIN IMMEDIATE`
-makes that transaction the only writer; the `quota_lock` row update that opens
+makes that transaction the only writer; the `send_totals` row update that opens
 `reserve_send` does the same job on PostgreSQL (a row lock held to commit).
+Sliding-window counts read running totals through the `sent` index, so a
+reservation costs the same with ten sends in the window or ten million.
 """
 
 from __future__ import annotations
@@ -61,23 +63,33 @@ class AccountTables:
     # The sending ledger and API call counters ---------------------------------
     def reserve_send(self, record: SendRecord, limits: list[SendLimit]) -> str | None:
         with self._write() as conn:
-            conn.execute("UPDATE quota_lock SET reservations = reservations + 1 WHERE id = 1")
+            # The no-op update takes the row lock first (see the module docstring).
+            conn.execute("UPDATE send_totals SET recipients = recipients WHERE id = 1")
+            total, last_sent = conn.execute(
+                "SELECT recipients, last_sent FROM send_totals WHERE id = 1"
+            ).fetchone()
+            # Send times never go backwards in the ledger (a few milliseconds of clock
+            # difference between processes at most), so running totals rise with time.
+            sent = max(record.sent, last_sent)
             for limit in limits:
-                (used,) = conn.execute(
-                    "SELECT COALESCE(SUM(recipients), 0) FROM sends WHERE sent > ?",
-                    (record.sent - limit.window,),
-                ).fetchone()
+                used = total - _total_at(conn, sent - limit.window)
                 if used + record.recipients > limit.recipients and not (
                     limit.allow_oversized and used == 0
                 ):
                     return limit.name
+            total += record.recipients
             conn.execute(
-                "INSERT INTO sends (message_id, sent, recipients, opens_tracked, clicks_tracked) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "UPDATE send_totals SET recipients = ?, last_sent = ? WHERE id = 1",
+                (total, sent),
+            )
+            conn.execute(
+                "INSERT INTO sends (message_id, sent, recipients, cumulative, opens_tracked, "
+                "clicks_tracked) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     record.message_id,
-                    record.sent,
+                    sent,
                     record.recipients,
+                    total,
                     int(record.opens_tracked),
                     int(record.clicks_tracked),
                 ),
@@ -85,12 +97,9 @@ class AccountTables:
         return None
 
     def recipients_sent_since(self, since: float) -> int:
-        (used,) = (
-            self._connection()
-            .execute("SELECT COALESCE(SUM(recipients), 0) FROM sends WHERE sent > ?", (since,))
-            .fetchone()
-        )
-        return int(used)
+        conn = self._connection()
+        (total,) = conn.execute("SELECT recipients FROM send_totals WHERE id = 1").fetchone()
+        return int(total - _total_at(conn, since))
 
     def tracking_of(self, message_ids: list[str]) -> dict[str, tuple[bool, bool]]:
         found: dict[str, tuple[bool, bool]] = {}
@@ -313,6 +322,16 @@ class AccountTables:
             [start, end, *event_types],
         )
         return [Event(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+
+
+def _total_at(conn: sqlite3.Connection, moment: float) -> int:
+    """The running total of recipients sent at or before `moment`."""
+    row = conn.execute(
+        "SELECT cumulative FROM sends WHERE sent <= ? "
+        "ORDER BY sent DESC, cumulative DESC LIMIT 1",
+        (moment,),
+    ).fetchone()
+    return 0 if row is None else int(row[0])
 
 
 _SUPPRESSED = "email, reason, updated, message_id, feedback_id FROM suppressed_destinations"

@@ -10,26 +10,31 @@ CREATE TABLE account_settings (
 );
 
 -- One row per accepted message: when, to how many recipients (SES's quotas count
--- recipients), and whether it carries an open pixel / tracked links (VDM's
--- DELIVERY_OPEN and DELIVERY_CLICK count only such messages).
+-- recipients), whether it carries an open pixel / tracked links (VDM's DELIVERY_OPEN
+-- and DELIVERY_CLICK count only such messages), and the running total of recipients
+-- up to and including it, so a sliding window's count is two index lookups:
+-- the total now minus the total at the window's start.
 CREATE TABLE sends (
     message_id TEXT PRIMARY KEY,
     sent DOUBLE PRECISION NOT NULL,
     recipients INTEGER NOT NULL,
+    cumulative BIGINT NOT NULL,
     opens_tracked INTEGER NOT NULL,
     clicks_tracked INTEGER NOT NULL
 );
 
-CREATE INDEX sends_sent ON sends (sent);
+CREATE INDEX sends_sent ON sends (sent, cumulative);
 
--- A single row whose update serialises quota reservations: on PostgreSQL the UPDATE
--- takes a row lock held to the end of the transaction; SQLite has one writer anyway.
-CREATE TABLE quota_lock (
+-- One row: the running total of recipients and the latest send time. Updating it
+-- first serialises reservations (on PostgreSQL a row lock held to commit; SQLite
+-- has one writer anyway).
+CREATE TABLE send_totals (
     id INTEGER PRIMARY KEY,
-    reservations BIGINT NOT NULL
+    recipients BIGINT NOT NULL,
+    last_sent DOUBLE PRECISION NOT NULL
 );
 
-INSERT INTO quota_lock (id, reservations) VALUES (1, 0);
+INSERT INTO send_totals (id, recipients, last_sent) VALUES (1, 0, 0);
 
 -- Calls per operation per whole second, for --api-rate.
 CREATE TABLE api_calls (
