@@ -513,3 +513,20 @@ def test_reserve_send_handles_equal_and_late_timestamps(store: Store) -> None:
     assert store.recipients_sent_since(100.0) == 0
     assert store.reserve_send(SendRecord("t4", 101.0, 3), [day]) == "daily"
     assert store.reserve_send(SendRecord("t4", 86_500.5, 3), [day]) is None
+
+
+def test_api_call_counting_is_exact_under_concurrency(store: Store) -> None:
+    outcomes: list[bool] = []
+    lock = threading.Lock()
+
+    def call() -> None:
+        allowed = store.count_api_call("GetAccount", 500, 4)
+        with lock:
+            outcomes.append(allowed)
+
+    threads = [threading.Thread(target=call) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count(True) == 4

@@ -117,22 +117,25 @@ class AccountTables:
         return found
 
     def count_api_call(self, operation: str, second: int, limit: int) -> bool:
-        with self._write() as conn:
-            conn.execute(
-                "DELETE FROM api_calls WHERE operation = ? AND second < ?",
-                (operation, second - _API_CALLS_KEPT_SECONDS),
-            )
-            row = conn.execute(
-                "SELECT calls FROM api_calls WHERE operation = ? AND second = ?",
-                (operation, second),
-            ).fetchone()
-            if row is not None and row[0] >= limit:
-                return False
-            conn.execute(
-                "INSERT INTO api_calls (operation, second, calls) VALUES (?, ?, 1) "
-                "ON CONFLICT (operation, second) DO UPDATE SET calls = api_calls.calls + 1",
-                (operation, second),
-            )
+        # Increment first and read the count back (RETURNING: SQLite 3.35+ and
+        # PostgreSQL): the upsert's row lock orders concurrent callers, so none can
+        # see a stale count. Over the limit, the transaction is rolled back.
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    "DELETE FROM api_calls WHERE operation = ? AND second < ?",
+                    (operation, second - _API_CALLS_KEPT_SECONDS),
+                )
+                (calls,) = conn.execute(
+                    "INSERT INTO api_calls (operation, second, calls) VALUES (?, ?, 1) "
+                    "ON CONFLICT (operation, second) DO UPDATE SET calls = api_calls.calls + 1 "
+                    "RETURNING calls",
+                    (operation, second),
+                ).fetchone()
+                if calls > limit:
+                    raise _OverLimit
+        except _OverLimit:
+            return False
         return True
 
     # The suppression list -----------------------------------------------------
@@ -324,11 +327,14 @@ class AccountTables:
         return [Event(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
 
 
+class _OverLimit(Exception):
+    """Rolls back a call that would pass its limit."""
+
+
 def _total_at(conn: sqlite3.Connection, moment: float) -> int:
     """The running total of recipients sent at or before `moment`."""
     row = conn.execute(
-        "SELECT cumulative FROM sends WHERE sent <= ? "
-        "ORDER BY sent DESC, cumulative DESC LIMIT 1",
+        "SELECT cumulative FROM sends WHERE sent <= ? ORDER BY sent DESC, cumulative DESC LIMIT 1",
         (moment,),
     ).fetchone()
     return 0 if row is None else int(row[0])
