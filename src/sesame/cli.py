@@ -224,7 +224,7 @@ def metrics(
     import json
     import time
 
-    from sesame.events.metrics import DAY, SOURCES, Query, count
+    from sesame.events.metrics import DAY, SOURCES, Query, by_day
 
     if metric not in SOURCES:
         raise click.UsageError(f"--metric must be one of {', '.join(SOURCES)}")
@@ -241,15 +241,15 @@ def metrics(
     store = _open_store(data_dir, database_url)
     try:
         events = store.events_between(start, end, list(SOURCES[metric]))
-        stamps, every = count(Query(metric, dimensions, start, end), events, store.tracking_of)
-        _, people = count(
-            Query(metric, dimensions, start, end, human_only=True), events, store.tracking_of
-        )
+        every = by_day(Query(metric, dimensions, start, end), events, store.tracking_of)
+        human_only = Query(metric, dimensions, start, end, human_only=True)
+        people = by_day(human_only, events, store.tracking_of)
     finally:
         store.close()
-    for stamp, all_, human in zip(stamps, every, people, strict=True):
+    for stamp, value in every.items():
         day = time.strftime("%Y-%m-%d", time.gmtime(stamp))
-        click.echo(json.dumps({"day": day, "metric": metric, "value": all_, "human": human}))
+        line = {"day": day, "metric": metric, "value": value, "human": people.get(stamp, 0)}
+        click.echo(json.dumps(line))
 
 
 def app_from_environment() -> Any:

@@ -145,14 +145,19 @@ def test_metrics_equal_the_recorded_events(
     }
     assert totals(client, start, end, CONFIGURATION_SET=unique, ISP="Gmail")["DELIVERY"] == 1
     assert totals(client, start, end, EMAIL_IDENTITY=domain)["SEND"] == 3
+    assert totals(client, start, end, EMAIL_IDENTITY=f"N@{domain}")["SEND"] == 3
     assert totals(client, start, end, EMAIL_IDENTITY="other.example.com")["SEND"] == 0
-    # The day buckets: one timestamp per UTC day in range, values summing to the total.
+    # Whole UTC days, sparse: only days with data, values summing to the total.
     answer = client.batch_get_metric_data(
-        Queries=[query("SEND", start, end, CONFIGURATION_SET=unique)]
+        Queries=[
+            query("SEND", start, end, CONFIGURATION_SET=unique),
+            query("TRANSIENT_BOUNCE", start, end, CONFIGURATION_SET=unique),
+        ]
     )
-    result = answer["Results"][0]
-    assert len(result["Timestamps"]) == len(result["Values"]) >= 1
-    assert all(t.hour == 0 and t.minute == 0 for t in result["Timestamps"])
+    sends, soft = answer["Results"]
+    assert 1 <= len(sends["Timestamps"]) == len(sends["Values"]) <= 2
+    assert all(t.hour == 0 and t.minute == 0 for t in sends["Timestamps"])
+    assert soft == {"Id": "transient_bounce", "Timestamps": [], "Values": []}
 
 
 def test_documented_limits_are_enforced(client: Any) -> None:
@@ -197,7 +202,8 @@ def test_human_only_figures_leave_out_machine_verdicts_and_tolerate_none() -> No
     ]
     every = Query("OPEN", {}, 0.0, 86_400.0)
     people = Query("OPEN", {}, 0.0, 86_400.0, human_only=True)
-    assert count(every, events, lambda ids: {})[1] == [3]
-    assert count(people, events, lambda ids: {})[1] == [2]
+    assert count(every, events, lambda ids: {}) == ([0], [3])
+    assert count(people, events, lambda ids: {}) == ([0], [2])
+    assert count(Query("CLICK", {}, 0.0, 86_400.0), events, lambda ids: {}) == ([], [])
     assert is_machine({"eventType": "Open", "x": {"machine": True}})
     assert not is_machine({"eventType": "Open"})

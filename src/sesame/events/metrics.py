@@ -9,10 +9,12 @@ that carried an open pixel or tracked links; DELIVERY_COMPLAINT counts
 deliveries to mailbox providers that run a feedback loop (so a complaint could
 come back).
 
-Dimensions: EMAIL_IDENTITY is the identity the message was sent as (the end of
-`mail.sourceArn`), CONFIGURATION_SET the message's set, ISP the recipient's
-mailbox provider, known from its domain for the big providers (`Other`
-otherwise).
+Dimensions: EMAIL_IDENTITY matches the sending address or its domain,
+CONFIGURATION_SET the message's set, ISP the recipient's mailbox provider, known
+from its domain for the big providers (`Other` otherwise).
+
+The series is sparse, in whole UTC days, the range's end exclusive: a day
+without data is absent, as real SES answers (Floci's probe of 2026-09-23).
 
 Machine opens and clicks: SES counts every open and click, and so do these
 figures. Sesame's own classification (issue 4) travels as an extra top-level
@@ -23,9 +25,9 @@ record without a verdict counts as a person's.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import Any
 
 from sesame.store.base import Event
@@ -94,24 +96,27 @@ class Query:
     human_only: bool = False
 
 
-def days(start: float, end: float) -> list[int]:
-    """The UTC days (as midnight epoch seconds) that [start, end) touches."""
-    first = int(start // DAY) * DAY
-    return list(range(first, math.ceil(end), DAY)) or [first]
-
-
 def _counts(query: Query, event: Event, tracking: Mapping[str, tuple[bool, bool]]) -> bool:
     """Whether one event counts towards the query's metric (before uniqueness)."""
     record, mail = event.record, event.record["mail"]
     destination = mail.get("destination", [])
     if len(destination) != 1 or destination[0].lower().endswith("@" + SIMULATOR_DOMAIN):
         return False
-    identity = mail.get("sourceArn", "").partition(":identity/")[2]
+    sender = parseaddr(mail.get("source", ""))[1].lower()
+    # The identity is the sending address or its domain, whichever the query names.
+    identities = {sender, sender.rpartition("@")[2]}
     isp = isp_of(destination[0])
-    have = {"EMAIL_IDENTITY": identity, "CONFIGURATION_SET": event.configuration_set, "ISP": isp}
+    have = {
+        "CONFIGURATION_SET": {event.configuration_set},
+        "ISP": {isp},
+        "EMAIL_IDENTITY": identities,
+    }
     for name, value in query.dimensions.items():
         # A value is `*` (any) or a comma-separated list of values (the model's doc).
-        if value != "*" and have.get(name) not in [v.strip() for v in value.split(",")]:
+        wanted = {v.strip() for v in value.split(",")}
+        if name == "EMAIL_IDENTITY":
+            wanted = {v.lower() for v in wanted}
+        if value != "*" and not wanted & have.get(name, set()):
             return False
     metric = query.metric
     if metric in ("PERMANENT_BOUNCE", "TRANSIENT_BOUNCE"):
@@ -133,19 +138,18 @@ def _counts(query: Query, event: Event, tracking: Mapping[str, tuple[bool, bool]
     return True
 
 
-def count(
+def by_day(
     query: Query,
     events: Iterable[Event],
     tracking_of: Callable[[list[str]], Mapping[str, tuple[bool, bool]]],
-) -> tuple[list[int], list[int]]:
-    """(day timestamps, values) for one query over `events` (already limited to its
-    time range and event types)."""
+) -> dict[int, int]:
+    """UTC day (midnight, epoch seconds) → value, for the days with data, for one query
+    over `events` (already limited to its time range and event types)."""
     chosen = [e for e in events if e.event_type in SOURCES[query.metric]]
     tracking: Mapping[str, tuple[bool, bool]] = {}
     if query.metric in ("DELIVERY_OPEN", "DELIVERY_CLICK"):
         tracking = tracking_of(sorted({e.message_id for e in chosen}))
-    stamps = days(query.start, query.end)
-    values = dict.fromkeys(stamps, 0)
+    values: dict[int, int] = {}
     seen: set[tuple[int, str]] = set()
     for event in chosen:
         if not query.start <= event.happened < query.end or not _counts(query, event, tracking):
@@ -156,4 +160,14 @@ def count(
                 continue
             seen.add((day, event.message_id))
         values[day] = values.get(day, 0) + 1
-    return stamps, [values[stamp] for stamp in stamps]
+    return dict(sorted(values.items()))
+
+
+def count(
+    query: Query,
+    events: Iterable[Event],
+    tracking_of: Callable[[list[str]], Mapping[str, tuple[bool, bool]]],
+) -> tuple[list[int], list[int]]:
+    """(day timestamps, values), as BatchGetMetricData answers them."""
+    days = by_day(query, events, tracking_of)
+    return list(days), list(days.values())
