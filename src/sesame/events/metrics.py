@@ -106,16 +106,16 @@ def _counts(query: Query, event: Event, tracking: Mapping[str, tuple[bool, bool]
     # The identity is the sending address or its domain, whichever the query names.
     identities = {sender, sender.rpartition("@")[2]}
     isp = isp_of(destination[0])
-    have = {
+    have: dict[str, set[str | None]] = {
         "CONFIGURATION_SET": {event.configuration_set},
         "ISP": {isp},
         "EMAIL_IDENTITY": identities,
     }
     for name, value in query.dimensions.items():
         # A value is `*` (any) or a comma-separated list of values (the model's doc).
-        wanted = {v.strip() for v in value.split(",")}
+        wanted: set[str | None] = {v.strip() for v in value.split(",")}
         if name == "EMAIL_IDENTITY":
-            wanted = {v.lower() for v in wanted}
+            wanted = {v.strip().lower() for v in value.split(",")}
         if value != "*" and not wanted & have.get(name, set()):
             return False
     metric = query.metric
