@@ -104,7 +104,7 @@ def _counts(query: Query, event: Event, tracking: Mapping[str, tuple[bool, bool]
         return False
     sender = parseaddr(mail.get("source", ""))[1].lower()
     # The identity is the sending address or its domain, whichever the query names.
-    identities = {sender, sender.rpartition("@")[2]}
+    identities: set[str | None] = {sender, sender.rpartition("@")[2]}
     isp = isp_of(destination[0])
     have: dict[str, set[str | None]] = {
         "CONFIGURATION_SET": {event.configuration_set},
