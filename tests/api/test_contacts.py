@@ -37,12 +37,15 @@ def test_contact_list_crud(client: Any, contact_list: str) -> None:
     assert got["Description"] == "News"
     assert got["Tags"] == []
     assert [c["ContactListName"] for c in client.list_contact_lists()["ContactLists"]] == [LIST]
-    with pytest.raises(ClientError) as caught:
-        client.create_contact_list(ContactListName=contact_list)
-    assert error(caught)[0] == "AlreadyExistsException"
-    with pytest.raises(ClientError) as caught:
-        client.create_contact_list(ContactListName="second")
-    assert error(caught)[0:3:2] == ("LimitExceededException", 400)
+    # One list per account: a second one, even of the same name, is over the limit.
+    for name in (contact_list, "second"):
+        with pytest.raises(ClientError) as caught:
+            client.create_contact_list(ContactListName=name)
+        assert error(caught) == (
+            "BadRequestException",
+            "A maximum of 1 Lists allowed per account.",
+            400,
+        )
     client.update_contact_list(ContactListName=contact_list, Description="Changed")
     got = client.get_contact_list(ContactListName=contact_list)
     assert got["Description"] == "Changed"
@@ -50,10 +53,32 @@ def test_contact_list_crud(client: Any, contact_list: str) -> None:
     assert got["LastUpdatedTimestamp"] >= got["CreatedTimestamp"]
     with pytest.raises(ClientError) as caught:
         client.get_contact_list(ContactListName="missing")
-    assert error(caught)[0:3:2] == ("NotFoundException", 404)
+    assert error(caught) == ("NotFoundException", "List with name: missing doesn't exist.", 404)
+    with pytest.raises(ClientError) as caught:
+        client.get_contact_list(ContactListName="no spaces")
+    assert error(caught) == (
+        "BadRequestException",
+        "ContactListName can contain up to 64 characters. Only alphanumeric characters, "
+        "underscores(_) and hyphens(-) are allowed.",
+        400,
+    )
     with pytest.raises(ClientError) as caught:
         client.update_contact_list(ContactListName=contact_list, Topics=TOPICS + TOPICS)
-    assert error(caught)[0] == "BadRequestException"
+    assert error(caught) == (
+        "BadRequestException",
+        "Duplicate topic names are not allowed within a List.",
+        400,
+    )
+    many = [
+        {"TopicName": f"t{i}", "DisplayName": "T", "DefaultSubscriptionStatus": "OPT_IN"}
+        for i in range(21)
+    ]
+    with pytest.raises(ClientError) as caught:
+        client.update_contact_list(ContactListName=contact_list, Topics=many)
+    assert error(caught)[1] == "Maximum of <20> topics allowed per ContactList"
+    with pytest.raises(ClientError) as caught:
+        client.update_contact_list(ContactListName=contact_list, Description="x" * 501)
+    assert error(caught)[1] == "List description can contain up to 500 characters."
 
 
 def test_contacts_crud_and_defaults(client: Any, contact_list: str) -> None:
@@ -73,7 +98,14 @@ def test_contacts_crud_and_defaults(client: Any, contact_list: str) -> None:
     assert got["AttributesData"] == '{"name": "Ann"}'
     with pytest.raises(ClientError) as caught:
         client.create_contact(ContactListName=contact_list, EmailAddress="ann@example.org")
-    assert error(caught)[0] == "AlreadyExistsException"
+    assert error(caught) == (
+        "AlreadyExistsException",
+        "ann@example.org already exists in List.",
+        400,
+    )
+    with pytest.raises(ClientError) as caught:
+        client.create_contact(ContactListName=contact_list, EmailAddress="not-an-address")
+    assert error(caught) == ("BadRequestException", "EmailAddress <not-an-address> is invalid", 400)
     with pytest.raises(ClientError) as caught:
         client.create_contact(
             ContactListName=contact_list,
@@ -82,22 +114,35 @@ def test_contacts_crud_and_defaults(client: Any, contact_list: str) -> None:
         )
     assert error(caught) == (
         "BadRequestException",
-        f"Topic nope does not exist in list {contact_list}.",
+        f"List: {contact_list} doesn't contain Topic: nope",
         400,
     )
     with pytest.raises(ClientError) as caught:
         client.create_contact(ContactListName="missing", EmailAddress="bob@example.org")
     assert error(caught)[0] == "NotFoundException"
+    # Preferences merge by topic; UnsubscribeAll and AttributesData are replaced.
     client.update_contact(
-        ContactListName=contact_list, EmailAddress="ann@example.org", UnsubscribeAll=True
+        ContactListName=contact_list,
+        EmailAddress="ann@example.org",
+        TopicPreferences=[{"TopicName": "weekly", "SubscriptionStatus": "OPT_OUT"}],
+        UnsubscribeAll=True,
     )
     got = client.get_contact(ContactListName=contact_list, EmailAddress="ann@example.org")
     assert got["UnsubscribeAll"] is True
-    assert got["AttributesData"] == '{"name": "Ann"}'
+    assert "AttributesData" not in got
+    assert got["TopicPreferences"] == [
+        {"TopicName": "offers", "SubscriptionStatus": "OPT_IN"},
+        {"TopicName": "weekly", "SubscriptionStatus": "OPT_OUT"},
+    ]
+    assert got["TopicDefaultPreferences"] == []
+    client.update_contact(ContactListName=contact_list, EmailAddress="ann@example.org")
+    got = client.get_contact(ContactListName=contact_list, EmailAddress="ann@example.org")
+    assert got["UnsubscribeAll"] is False
+    assert len(got["TopicPreferences"]) == 2
     client.delete_contact(ContactListName=contact_list, EmailAddress="ann@example.org")
     with pytest.raises(ClientError) as caught:
         client.get_contact(ContactListName=contact_list, EmailAddress="ann@example.org")
-    assert error(caught)[0:3:2] == ("NotFoundException", 404)
+    assert error(caught) == ("NotFoundException", "ann@example.org doesn't exist in List.", 404)
 
 
 def test_list_contacts_filters_and_pages(client: Any, contact_list: str) -> None:
@@ -313,3 +358,29 @@ def test_a_contact_who_unsubscribed_is_not_sent_list_mail(
         ListManagementOptions={"ContactListName": contact_list},
     )
     assert sink.next().recipients == ["out@example.org"]
+
+
+def test_list_mail_makes_its_recipient_a_contact_and_honours_topic_defaults(
+    client: Any, relayed: RunningSesame, sink: SmtpSink, sender: str, contact_list: str
+) -> None:
+    content = {"Simple": {"Subject": {"Data": "News"}, "Body": {"Text": {"Data": "Hi"}}}}
+    client.send_email(
+        FromEmailAddress=sender,
+        Destination={"ToAddresses": ["fresh@example.org"]},
+        Content=content,
+        ListManagementOptions={"ContactListName": contact_list, "TopicName": "weekly"},
+    )
+    assert sink.next().recipients == ["fresh@example.org"]
+    got = client.get_contact(ContactListName=contact_list, EmailAddress="fresh@example.org")
+    assert got["TopicPreferences"] == []
+    # "offers" is OPT_OUT by default: a contact who never opted in is not sent it.
+    message_id = client.send_email(
+        FromEmailAddress=sender,
+        Destination={"ToAddresses": ["fresh@example.org"]},
+        Content=content,
+        ListManagementOptions={"ContactListName": contact_list, "TopicName": "offers"},
+    )["MessageId"]
+    assert {e.event_type for e in relayed.events(message_id, "Send", "Bounce")} == {
+        "Send",
+        "Bounce",
+    }

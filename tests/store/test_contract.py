@@ -450,6 +450,8 @@ def contact_list(name: str = "news") -> ContactList:
 def test_contact_lists_and_contacts(store: Store) -> None:
     store.create_contact_list(contact_list(), limit=1)
     with pytest.raises(Duplicate):
+        store.create_contact_list(contact_list(), limit=2)
+    with pytest.raises(LimitReached):
         store.create_contact_list(contact_list(), limit=1)
     with pytest.raises(LimitReached):
         store.create_contact_list(contact_list("other"), limit=1)

@@ -1,11 +1,17 @@
 """Contact lists, their topics, and contacts.
 
 SES allows one contact list per account and 20 topics per list (SES developer
-guide, "Using list management"); more is a LimitExceededException. Topic names
-are unique within a list. Update* operations change only the members sent.
-A contact's `TopicPreferences` may only name topics of its list; for every other
-topic `TopicDefaultPreferences` answers the topic's `DefaultSubscriptionStatus`.
-Contact addresses compare case-insensitively.
+guide, "Using list management"). Error texts and a few behaviours follow what
+Floci, an emulator that probes real SES, reports from real SES v2: creating a
+second list is `BadRequestException` `A maximum of 1 Lists allowed per account.`
+(a duplicate name included); names of lists and topics are up to 64 letters,
+digits, `_` and `-`, checked on every operation before the lookup; a missing list
+is `List with name: <name> doesn't exist.`; UpdateContact merges
+`TopicPreferences` by topic name (those not sent stay) but replaces
+`UnsubscribeAll` and `AttributesData` (left out: false, none). UpdateContactList
+changes only the members sent. Contact addresses compare case-insensitively. For
+every topic without the contact's own preference, `TopicDefaultPreferences`
+answers the topic's `DefaultSubscriptionStatus`.
 
 ListContacts' `Filter`: with a `TopicFilter`, a contact matches when its status
 for that topic is `FilteredStatus` (a contact that unsubscribed from everything
@@ -26,12 +32,11 @@ from sesame.api.context import RequestContext
 from sesame.api.dispatch import handles
 from sesame.api.names import is_email_address, is_resource_name
 from sesame.api.paging import decode_token, encode_token, page_size
-from sesame.api.policy import contact_list_missing, effective_status
+from sesame.api.policy import contact_list_missing, effective_status, topic_missing
 from sesame.api.tags import check_tags
 from sesame.protocol.errors import (
     AlreadyExistsException,
     BadRequestException,
-    LimitExceededException,
     NotFoundException,
 )
 from sesame.store.base import Contact, ContactList, Duplicate, LimitReached, Missing, Store
@@ -41,19 +46,53 @@ MAX_TOPICS = 20
 DEFAULT_PAGE_SIZE = 50
 
 
-def _check_topics(topics: list[dict[str, Any]]) -> None:
+_NAME_RULE = (
+    "can contain up to 64 characters. Only alphanumeric characters, underscores(_) and "
+    "hyphens(-) are allowed."
+)
+MAX_DISPLAY_NAME = 128
+MAX_DESCRIPTION = 500
+
+
+def check_list_name(name: str) -> None:
+    if not name.strip():
+        raise BadRequestException("ContactListName can't be blank.")
+    if not is_resource_name(name):
+        raise BadRequestException(f"ContactListName {_NAME_RULE}")
+
+
+def check_email(email: str) -> None:
+    if not email.strip():
+        raise BadRequestException("EmailAddress can't be blank.")
+    if not is_email_address(email):
+        raise BadRequestException(f"EmailAddress <{email}> is invalid")
+
+
+def _check_list(topics: list[dict[str, Any]], description: str | None) -> None:
     if len(topics) > MAX_TOPICS:
-        raise LimitExceededException(f"A contact list can have at most {MAX_TOPICS} topics.")
-    names = [topic["TopicName"] for topic in topics]
-    for name in names:
+        raise BadRequestException(f"Maximum of <{MAX_TOPICS}> topics allowed per ContactList")
+    seen: set[str] = set()
+    for topic in topics:
+        name = topic["TopicName"]
+        if not name.strip():
+            raise BadRequestException("TopicName can't be blank.")
         if not is_resource_name(name):
-            raise BadRequestException(f"Invalid topic name <{name}>.")
-    if len(set(names)) != len(names):
-        raise BadRequestException("Topic names must be unique within a contact list.")
+            raise BadRequestException(f"TopicName {_NAME_RULE}")
+        if len(topic["DisplayName"]) > MAX_DISPLAY_NAME:
+            raise BadRequestException(
+                f"Topic DisplayName can contain up to <{MAX_DISPLAY_NAME}> characters."
+            )
+        if name in seen:
+            raise BadRequestException("Duplicate topic names are not allowed within a List.")
+        seen.add(name)
+    if description is not None and len(description) > MAX_DESCRIPTION:
+        raise BadRequestException(
+            f"List description can contain up to {MAX_DESCRIPTION} characters."
+        )
 
 
-def _contact_missing(email: str, list_name: str) -> NotFoundException:
-    return NotFoundException(f"Contact {email} does not exist in list {list_name}.")
+def _contact_missing(email: str) -> NotFoundException:
+    return NotFoundException(f"{email} doesn't exist in List.")
 
 
 class ContactsProvider:
@@ -62,6 +101,7 @@ class ContactsProvider:
         self.clock = clock
 
     def _list(self, name: str) -> ContactList:
+        check_list_name(name)
         record = self.store.get_contact_list(name)
         if record is None:
             raise contact_list_missing(name)
@@ -71,10 +111,9 @@ class ContactsProvider:
     @handles("CreateContactList")
     def create_contact_list(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         name = request["ContactListName"]
-        if not is_resource_name(name):
-            raise BadRequestException(f"Invalid contact list name <{name}>.")
+        check_list_name(name)
         topics = request.get("Topics", [])
-        _check_topics(topics)
+        _check_list(topics, request.get("Description"))
         tags = request.get("Tags", [])
         check_tags(tags)
         now = self.clock()
@@ -82,10 +121,10 @@ class ContactsProvider:
         try:
             self.store.create_contact_list(record, limit=MAX_CONTACT_LISTS)
         except Duplicate:
-            raise AlreadyExistsException(f"List with name {name} already exists.") from None
+            raise AlreadyExistsException(f"List with name: {name} already exists.") from None
         except LimitReached:
-            raise LimitExceededException(
-                f"Maximum number of contact lists ({MAX_CONTACT_LISTS}) reached."
+            raise BadRequestException(
+                f"A maximum of {MAX_CONTACT_LISTS} Lists allowed per account."
             ) from None
         return {}
 
@@ -121,8 +160,8 @@ class ContactsProvider:
     def update_contact_list(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         record = self._list(request["ContactListName"])
         topics = request.get("Topics", record.topics)
-        _check_topics(topics)
         description = request.get("Description", record.description)
+        _check_list(topics, description)
         if not self.store.update_contact_list(
             record.name, topics=topics, description=description, updated=self.clock()
         ):
@@ -131,22 +170,24 @@ class ContactsProvider:
 
     @handles("DeleteContactList")
     def delete_contact_list(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        check_list_name(request["ContactListName"])
         if not self.store.delete_contact_list(request["ContactListName"]):
             raise contact_list_missing(request["ContactListName"])
         return {}
 
     # Contacts ------------------------------------------------------------------
     def _preferences(
-        self, record: ContactList, given: list[dict[str, str]]
+        self,
+        record: ContactList,
+        given: list[dict[str, str]],
+        existing: tuple[dict[str, str], ...] | list[dict[str, str]] = (),
     ) -> list[dict[str, str]]:
+        """`existing` with `given` merged in by topic name (the last one sent wins)."""
         known = {topic["TopicName"] for topic in record.topics}
         for preference in given:
             if preference["TopicName"] not in known:
-                raise BadRequestException(
-                    f"Topic {preference['TopicName']} does not exist in list {record.name}."
-                )
-        # One preference per topic: the last one sent wins.
-        by_topic = {p["TopicName"]: dict(p) for p in given}
+                raise topic_missing(record.name, preference["TopicName"])
+        by_topic = {p["TopicName"]: dict(p) for p in [*existing, *given]}
         return list(by_topic.values())
 
     def _describe(self, record: ContactList, contact: Contact) -> dict[str, Any]:
@@ -164,10 +205,9 @@ class ContactsProvider:
 
     @handles("CreateContact")
     def create_contact(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        record = self._list(request["ContactListName"])
         email = request["EmailAddress"]
-        if not is_email_address(email):
-            raise BadRequestException(f"Invalid email address <{email}>.")
+        check_email(email)
+        record = self._list(request["ContactListName"])
         preferences = self._preferences(record, request.get("TopicPreferences", []))
         now = self.clock()
         contact = Contact(
@@ -184,17 +224,16 @@ class ContactsProvider:
         except Missing:
             raise contact_list_missing(record.name) from None
         except Duplicate:
-            raise AlreadyExistsException(
-                f"Contact {email} already exists in list {record.name}."
-            ) from None
+            raise AlreadyExistsException(f"{email} already exists in List.") from None
         return {}
 
     @handles("GetContact")
     def get_contact(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        check_email(request["EmailAddress"])
         record = self._list(request["ContactListName"])
         contact = self.store.get_contact(record.name, request["EmailAddress"])
         if contact is None:
-            raise _contact_missing(request["EmailAddress"], record.name)
+            raise _contact_missing(request["EmailAddress"])
         answer = {"ContactListName": record.name} | self._describe(record, contact)
         if contact.attributes is not None:
             answer["AttributesData"] = contact.attributes
@@ -216,9 +255,7 @@ class ContactsProvider:
                 (t for t in record.topics if t["TopicName"] == topic_filter["TopicName"]), None
             )
             if topic is None:
-                raise BadRequestException(
-                    f"Topic {topic_filter['TopicName']} does not exist in list {record.name}."
-                )
+                raise topic_missing(record.name, topic_filter["TopicName"])
         scope = json.dumps([record.name, wanted], sort_keys=True, default=str)
         after = decode_token(request.get("NextToken"), scope)
         matched: list[Contact] = []
@@ -262,19 +299,20 @@ class ContactsProvider:
 
     @handles("UpdateContact")
     def update_contact(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        check_email(request["EmailAddress"])
         record = self._list(request["ContactListName"])
         contact = self.store.get_contact(record.name, request["EmailAddress"])
         if contact is None:
-            raise _contact_missing(request["EmailAddress"], record.name)
-        preferences = contact.preferences
-        if "TopicPreferences" in request:
-            preferences = self._preferences(record, request["TopicPreferences"])
+            raise _contact_missing(request["EmailAddress"])
+        preferences = self._preferences(
+            record, request.get("TopicPreferences", []), contact.preferences
+        )
         changed = Contact(
             record.name,
             contact.email,
             preferences,
-            bool(request.get("UnsubscribeAll", contact.unsubscribe_all)),
-            request.get("AttributesData", contact.attributes),
+            bool(request.get("UnsubscribeAll", False)),
+            request.get("AttributesData"),
             contact.created,
             self.clock(),
         )
@@ -284,7 +322,8 @@ class ContactsProvider:
 
     @handles("DeleteContact")
     def delete_contact(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        check_email(request["EmailAddress"])
         record = self._list(request["ContactListName"])
         if not self.store.delete_contact(record.name, request["EmailAddress"]):
-            raise _contact_missing(request["EmailAddress"], record.name)
+            raise _contact_missing(request["EmailAddress"])
         return {}

@@ -41,7 +41,9 @@ is one store transaction, exact across every process on the database.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import time
 from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Any
@@ -55,7 +57,7 @@ from sesame.protocol.errors import (
     SendingPausedException,
     TooManyRequestsException,
 )
-from sesame.store.base import Contact, Event, SendLimit, SendRecord, Store
+from sesame.store.base import Contact, Duplicate, Event, Missing, SendLimit, SendRecord, Store
 from sesame.suppression import (
     ON_SUPPRESSION_LIST,
     SUPPRESSED_DIAGNOSTIC,
@@ -82,7 +84,11 @@ class DailyQuotaExceeded(TooManyRequestsException):
 
 
 def contact_list_missing(name: str) -> NotFoundException:
-    return NotFoundException(f"List with name {name} does not exist.")
+    return NotFoundException(f"List with name: {name} doesn't exist.")
+
+
+def topic_missing(list_name: str, topic: str) -> BadRequestException:
+    return BadRequestException(f"List: {list_name} doesn't contain Topic: {topic}")
 
 
 def effective_status(contact: Contact | None, topic: Mapping[str, Any]) -> str:
@@ -139,7 +145,7 @@ class SendingPolicy:
         if record is None:
             raise contact_list_missing(name)
         if topic is not None and topic not in {t["TopicName"] for t in record.topics}:
-            raise BadRequestException(f"Topic {topic} does not exist in list {name}.")
+            raise topic_missing(name, topic)
         return name, topic
 
     def skipped(
@@ -227,8 +233,10 @@ class SendingPolicy:
     def unsubscribed(
         self, listing: tuple[str, str | None] | None, recipients: list[str]
     ) -> list[str]:
-        """Recipients who are contacts of the list and opted out of the message's topic
-        (or of everything): SES does not send them list mail any more."""
+        """Recipients of list mail who opted out of its topic (or of everything): SES
+        does not send them list mail any more. A recipient who is not a contact yet
+        becomes one, with no preferences of its own, as SES does (reported by Floci
+        from real SES); the topic's default status then decides."""
         if listing is None:
             return []
         record = self.store.get_contact_list(listing[0])
@@ -239,8 +247,12 @@ class SendingPolicy:
         for recipient in recipients:
             contact = self.store.get_contact(record.name, recipient)
             if contact is None:
-                continue
-            if contact.unsubscribe_all or (
+                now = time.time()
+                with contextlib.suppress(Duplicate, Missing):
+                    self.store.create_contact(
+                        Contact(record.name, recipient, [], False, None, now, now)
+                    )
+            if (contact is not None and contact.unsubscribe_all) or (
                 topic is not None and effective_status(contact, topic) == "OPT_OUT"
             ):
                 skipped.append(recipient)

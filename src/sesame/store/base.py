@@ -393,7 +393,8 @@ class Store(Protocol):
         ...
 
     def create_contact_list(self, record: ContactList, *, limit: int) -> None:
-        """Insert; Duplicate if the name exists, LimitReached at `limit` lists."""
+        """Insert; LimitReached at `limit` lists (checked first), Duplicate if the name
+        exists."""
 
     def get_contact_list(self, name: str) -> ContactList | None: ...
 

@@ -208,13 +208,14 @@ class AccountTables:
     # Contact lists and contacts -----------------------------------------------
     def create_contact_list(self, record: ContactList, *, limit: int) -> None:
         with self._write() as conn:
+            # The limit first: SES answers a duplicate name with the limit's error too.
+            (count,) = conn.execute("SELECT COUNT(*) FROM contact_lists").fetchone()
+            if count >= limit:
+                raise LimitReached(record.name)
             if conn.execute(
                 "SELECT 1 FROM contact_lists WHERE name = ?", (record.name,)
             ).fetchone():
                 raise Duplicate(record.name)
-            (count,) = conn.execute("SELECT COUNT(*) FROM contact_lists").fetchone()
-            if count >= limit:
-                raise LimitReached(record.name)
             conn.execute(
                 "INSERT INTO contact_lists (name, description, topics, tags, created, updated) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
