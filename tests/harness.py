@@ -6,7 +6,10 @@ Imported by tests as `harness`; tests/conftest.py turns it into fixtures.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,3 +88,26 @@ def start_sesame(data_dir: Path, **settings: Any) -> RunningSesame:
     if not server.ready.wait(timeout=30):
         raise RuntimeError("Sesame did not start")
     return RunningSesame(app, f"http://127.0.0.1:{options['port']}", server, thread)
+
+
+def run_sesame(cwd: Path, *args: str, ready: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """`python -m sesame ARGS` in `cwd` with no SESAME_*/AWS_* variables of ours, read
+    until a line starts with `ready`: (the subprocess.Popen, the lines printed)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SESAME_", "AWS_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sesame", *args],
+        cwd=cwd,
+        env=env | {"PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    for line in process.stdout:  # returns as each line is printed
+        lines.append(line)
+        if line.startswith(ready):
+            return process, lines
+    process.wait(timeout=30)
+    process.stdout.close()
+    raise AssertionError(f"sesame {args[0]} exited before it was ready: {''.join(lines)}")

@@ -6,7 +6,8 @@ with the server (ASGI lifespan) and stop with it: the worker finishes the
 messages in hand, the recorder writes what it holds.
 
 Requests are routed by path: `/I0/…` and `/L0/…` to the tracking endpoint,
-`/_aws/ses` to the mailbox, everything else to the SES v2 API.
+`/_aws/ses` to the mailbox, `/_sesame/…` to the web inbox, everything else to the
+SES v2 API.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sesame.store import open_store
 from sesame.store.base import Store
 from sesame.web.api import ApiEndpoint
 from sesame.web.asgi import Receive, Scope, Send
+from sesame.web.inbox import Access, Inbox, is_inbox_path
 from sesame.web.mailbox import PATH as MAILBOX_PATH
 from sesame.web.mailbox import MailboxEndpoint
 from sesame.web.tracking import TrackingEndpoint, is_tracking_path, not_found
@@ -72,6 +74,7 @@ class Sesame:
     recorder: EngagementRecorder
     feed: EventFeed
     unsubscribe: UnsubscribeEndpoint
+    inbox: Inbox
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -83,6 +86,8 @@ class Sesame:
                 await self.unsubscribe(scope, receive, send)
             elif path == MAILBOX_PATH:
                 await self.mailbox(scope, receive, send)
+            elif is_inbox_path(path):
+                await self.inbox(scope, receive, send)
             else:
                 await self.api(scope, receive, send)
         elif scope["type"] == "lifespan":
@@ -114,7 +119,12 @@ class Sesame:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
+    def draining(self) -> None:
+        """The server is stopping: end long-lived responses (the inbox's live streams)."""
+        self.inbox.close()
+
     def close(self) -> None:
+        self.inbox.close()
         self.executor.shutdown(wait=True)
         self.store.close()
 
@@ -175,5 +185,21 @@ def build_app(settings: Settings) -> Sesame:
         recorder,
         feed,
         UnsubscribeEndpoint(store, keys, executor, on_recorded=feed.written),
+        Inbox(
+            store,
+            executor,
+            keys,
+            feed,
+            Access(
+                open_=settings.inbox_is_open,
+                access_key_id=credentials.access_key_id,
+                secret_access_key=credentials.secret_access_key,
+                ui_password=settings.ui_password,
+            ),
+            tracking_host=settings.tracking_host,
+            # Writers in other processes ring other feeds (see web/inbox/live.py).
+            other_writers=settings.workers > 1 or not settings.deliver,
+            trusted_proxies=settings.proxy_networks(),
+        ),
     )
     return app

@@ -78,6 +78,8 @@ def serve(**options: Any) -> None:
     open_store(settings.database).close()
     click.echo(f"Sesame {settings.region} account {settings.account_id}")
     click.echo(f"  endpoint:          {settings.endpoint_url}")
+    login = "open on this machine" if settings.inbox_is_open else "asks for a login"
+    click.echo(f"  inbox:             {settings.endpoint_url}/_sesame/  ({login})")
     click.echo(f"  database:          {settings.database}")
     click.echo(f"  access key id:     {credentials.access_key_id}")
     if credentials.source == "settings":

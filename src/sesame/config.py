@@ -93,6 +93,18 @@ class Settings:
         "Number of processes serving the API on the same port; they share the "
         "database (SQLite in WAL mode allows that on one machine).",
     )
+    ui_password: str | None = _option(
+        None,
+        "Password for the web inbox at /_sesame/ (besides the access key pair), for "
+        "when it asks for a login.",
+        secret=True,
+    )
+    ui_login: str = _option(
+        "auto",
+        "When the web inbox asks for a login: auto (unless --host is a loopback "
+        "address) or always.",
+        choices=("auto", "always"),
+    )
 
     # --- account: quotas and throttling (issue 5) ---
     max_send_rate: float = _option(
@@ -135,6 +147,8 @@ class Settings:
             raise ValueError(f"--region must look like us-east-1, not {self.region!r}")
         if (self.access_key_id is None) != (self.secret_access_key is None):
             raise ValueError("--access-key-id and --secret-access-key go together")
+        if self.ui_login not in ("auto", "always"):
+            raise ValueError("--ui-login must be auto or always")
         if self.identity_verification not in ("auto", "dns"):
             raise ValueError("--identity-verification must be auto or dns")
         for name, value in (
@@ -159,6 +173,18 @@ class Settings:
                 raise ValueError(f"--api-rate: {match[1]} is not an SES v2 operation")
             rates[match[1]] = float(match[2])
         return rates
+
+    @property
+    def inbox_is_open(self) -> bool:
+        """The inbox needs no login: bound to a loopback address, and not told otherwise."""
+        if self.ui_login == "always":
+            return False
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:
+            return False
 
     @property
     def database(self) -> str:

@@ -32,6 +32,14 @@ class Server(uvicorn.Server):
             if self.on_ready is not None:
                 self.on_ready()
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn waits for open responses to finish; an app with long-lived ones (the
+        # inbox's live streams) ends them when told the server is draining.
+        draining = getattr(self.config.app, "draining", None)
+        if callable(draining):
+            draining()
+        await super().shutdown(sockets)
+
 
 def config(app: ASGIApp | str, host: str, port: int, **extra: Any) -> uvicorn.Config:
     options: dict[str, Any] = {

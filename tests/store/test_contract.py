@@ -13,6 +13,7 @@ from sesame.store.base import (
     ConfigurationSet,
     Contact,
     ContactList,
+    Cursor,
     Duplicate,
     EmailIdentity,
     EmailTemplate,
@@ -20,6 +21,7 @@ from sesame.store.base import (
     EventDestination,
     LimitReached,
     Message,
+    MessageFilter,
     Missing,
     SendLimit,
     SendRecord,
@@ -532,3 +534,103 @@ def test_api_call_counting_is_exact_under_concurrency(store: Store) -> None:
     for thread in threads:
         thread.join()
     assert outcomes.count(True) == 4
+
+
+# --- inbox ----------------------------------------------------------------------------
+
+
+def mailed(
+    message_id: str,
+    created: float,
+    subject: str,
+    *,
+    recipients: tuple[str, ...] = ("to@example.com",),
+    sender: str = "from@example.com",
+    configuration_set: str = "cs",
+) -> Message:
+    """A message whose mail object has a subject, as SendEmail stores it."""
+    mail = {"messageId": message_id, "commonHeaders": {"subject": subject}}
+    return Message(
+        message_id, created, configuration_set, sender, list(recipients), mail, b"Subject: x\r\n"
+    )
+
+
+def ids(
+    store: Store, search: MessageFilter, *, before: Cursor | None = None, limit: int = 50
+) -> list[str]:
+    return [m.id for m in store.inbox_messages(search, before=before, limit=limit)]
+
+
+def test_inbox_lists_newest_first_without_content_and_pages(store: Store) -> None:
+    for index in range(7):
+        store.accept_message(mailed(f"m{index}", float(index // 2), f"S{index}"), [], due=0.0)
+    everything = store.inbox_messages(MessageFilter(), limit=100)
+    assert [m.id for m in everything] == ["m6", "m5", "m4", "m3", "m2", "m1", "m0"]
+    assert (everything[0].subject, everything[0].recipients) == ("S6", ["to@example.com"])
+    first = store.inbox_messages(MessageFilter(), limit=3)
+    edge = (first[-1].created, first[-1].id)
+    assert ids(store, MessageFilter(), before=edge, limit=3) == ["m3", "m2", "m1"]
+    # Messages sent in the same second are told apart by id, never skipped.
+    assert ids(store, MessageFilter(), before=(2.0, "m4"), limit=10) == ["m3", "m2", "m1", "m0"]
+    newer = store.inbox_messages(MessageFilter(), after=(1.0, "m2"), limit=2)
+    assert [m.id for m in newer] == ["m4", "m3"]
+    assert store.inbox_messages(MessageFilter(), after=(3.0, "m6"), limit=2) == []
+
+
+def test_inbox_search_by_each_field(store: Store) -> None:
+    store.accept_message(
+        mailed("alpha-1", 1.0, 'Say "Hello" to Zoë', recipients=("Ann@Example.org",)), [], due=0.0
+    )
+    store.accept_message(
+        mailed("beta-2", 2.0, "Invoice", sender="billing@shop.example", configuration_set="Bills"),
+        [],
+        due=0.0,
+    )
+    assert ids(store, MessageFilter(recipient="ann@example")) == ["alpha-1"]
+    assert ids(store, MessageFilter(sender="BILLING")) == ["beta-2"]
+    assert ids(store, MessageFilter(subject='"hello"')) == ["alpha-1"]
+    assert ids(store, MessageFilter(subject="zoë")) == ["alpha-1"]
+    assert ids(store, MessageFilter(configuration_set="bill")) == ["beta-2"]
+    assert ids(store, MessageFilter(message_id="ALPHA")) == ["alpha-1"]
+    assert ids(store, MessageFilter(text="invoice")) == ["beta-2"]
+    assert ids(store, MessageFilter(text="example")) == ["beta-2", "alpha-1"]
+    # Every given field must match; text in the mail object outside them does not.
+    assert ids(store, MessageFilter(subject="invoice", recipient="ann")) == []
+    assert ids(store, MessageFilter(text="commonHeaders")) == []
+    assert ids(store, MessageFilter(text="%")) == []
+
+
+def test_inbox_search_pages_past_rows_that_do_not_match(store: Store) -> None:
+    for index in range(450):
+        subject = "needle" if index % 100 == 0 else "hay"
+        store.accept_message(mailed(f"m{index:03}", float(index), subject), [], due=0.0)
+    assert ids(store, MessageFilter(subject="needle"), limit=3) == ["m400", "m300", "m200"]
+    assert ids(store, MessageFilter(subject="needle"), before=(200.0, "m200")) == ["m100", "m000"]
+
+
+def test_event_counts(store: Store) -> None:
+    store.add_events(
+        [event("a", "Send", 1.0), event("a", "Open", 2.0), event("b", "Send", 1.0)]
+        + [Event(f"a-click-{n}", "a", "Click", 3.0, "cs", {}) for n in range(2)]
+    )
+    assert store.event_counts(["a", "b", "c"]) == {
+        "a": {"Send": 1, "Open": 1, "Click": 2},
+        "b": {"Send": 1},
+    }
+    assert store.event_counts([]) == {}
+
+
+def test_deleting_messages_drops_their_queue_rows_and_keeps_events(store: Store) -> None:
+    for name in ("a", "b", "c"):
+        store.accept_message(message(name), [event(name, "Send", 1.0)], due=0.0)
+    assert store.delete_message("a") is True
+    assert store.delete_message("a") is False
+    assert store.get_message("a") is None
+    assert store.pending_deliveries() == 2
+    assert [d.message.id for d in store.claim_deliveries(now=1.0, lease=1.0, limit=9)] == [
+        "b",
+        "c",
+    ]
+    assert store.clear_messages() == 2
+    assert store.list_messages() == [] and store.pending_deliveries() == 0
+    assert len(store.list_events()) == 3

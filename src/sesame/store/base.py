@@ -180,6 +180,67 @@ class Contact:
     updated: float
 
 
+# --- inbox -------------------------------------------------------------------------
+
+
+def _fold(text: str) -> str:
+    """Lower-case ASCII letters only, as SQL's lower() does on every backend we run."""
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSummary:
+    """One row of the inbox's message list: a Message without its content."""
+
+    id: str
+    created: float
+    configuration_set: str | None
+    sender: str
+    recipients: list[str]
+    #: The Subject header (`mail.commonHeaders.subject`), "" when there is none.
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFilter:
+    """What the inbox searches for. Each field given must match (a substring,
+    case-insensitive for ASCII letters); `text` matches any of the five fields."""
+
+    text: str | None = None
+    recipient: str | None = None
+    sender: str | None = None
+    subject: str | None = None
+    configuration_set: str | None = None
+    message_id: str | None = None
+
+    def terms(self) -> dict[str, str]:
+        """The non-empty fields, folded: field name -> term."""
+        names = ("text", "recipient", "sender", "subject", "configuration_set", "message_id")
+        return {n: _fold(v) for n in names if (v := getattr(self, n))}
+
+    def matches(self, summary: MessageSummary) -> bool:
+        """The filter's meaning; a backend's SQL only narrows the rows it tests."""
+        fields = {
+            "recipient": [_fold(r) for r in summary.recipients],
+            "sender": [_fold(summary.sender)],
+            "subject": [_fold(summary.subject)],
+            "configuration_set": [_fold(summary.configuration_set or "")],
+            "message_id": [_fold(summary.id)],
+        }
+        for name, term in self.terms().items():
+            values = [v for vs in fields.values() for v in vs] if name == "text" else fields[name]
+            if not any(term in value for value in values):
+                return False
+        return True
+
+
+#: An inbox page cursor: (created, id) of the message at the page's edge.
+Cursor = tuple[float, str]
+
+
 class Store(Protocol):
     """Everything Sesame keeps. Each method is atomic."""
 
@@ -428,4 +489,30 @@ class Store(Protocol):
 
     def events_between(self, start: float, end: float, event_types: list[str]) -> list[Event]:
         """Events of those types with start <= happened < end, oldest first (no limit)."""
+        ...
+
+    # --- inbox ------------------------------------------------------------------
+    def inbox_messages(
+        self,
+        search: MessageFilter,
+        *,
+        before: Cursor | None = None,
+        after: Cursor | None = None,
+        limit: int = 50,
+    ) -> list[MessageSummary]:
+        """Messages that `search.matches`, newest first, without content: the `limit`
+        just older than `before`, or the `limit` just newer than `after`, or the newest."""
+        ...
+
+    def event_counts(self, message_ids: list[str]) -> dict[str, dict[str, int]]:
+        """For each of these messages that has events: eventType -> how many."""
+        ...
+
+    def delete_message(self, message_id: str) -> bool:
+        """Delete a message and its queue row (an undelivered message is not
+        delivered); its events stay, as the record of what happened. False if absent."""
+        ...
+
+    def clear_messages(self) -> int:
+        """Delete every message and queue row (events stay); how many messages."""
         ...

@@ -21,6 +21,7 @@ from typing import Any
 
 from sesame.store.base import (
     ConfigurationSet,
+    Cursor,
     Delivery,
     Duplicate,
     EmailIdentity,
@@ -29,6 +30,8 @@ from sesame.store.base import (
     EventDestination,
     LimitReached,
     Message,
+    MessageFilter,
+    MessageSummary,
     Missing,
     SigningKey,
 )
@@ -540,6 +543,121 @@ class SQLiteStore(AccountTables):
             "SELECT id, secret, created FROM signing_keys ORDER BY created, id"
         )
         return [SigningKey(row[0], bytes(row[1]), row[2]) for row in rows]
+
+    # --- inbox ------------------------------------------------------------------
+    def inbox_messages(
+        self,
+        search: MessageFilter,
+        *,
+        before: Cursor | None = None,
+        after: Cursor | None = None,
+        limit: int = 50,
+    ) -> list[MessageSummary]:
+        # The SQL narrows the rows with substring tests that every match passes (the
+        # subject sits inside the `mail` JSON, so its term is sought JSON-escaped);
+        # MessageFilter.matches decides. Rows are read in batches along the
+        # (created, id) order until the page is full.
+        where, args = _inbox_where(search)
+        newer = after is not None and before is None
+        cursor = after if newer else before
+        found: list[MessageSummary] = []
+        # Without a filter every row matches: read just the page.
+        batch = max(limit, 200) if search.terms() else limit
+        while len(found) < limit:
+            sql = f"SELECT {_SUMMARY_COLUMNS} FROM messages WHERE {where}"
+            page_args = list(args)
+            if cursor is not None:
+                op = ">" if newer else "<"
+                sql += f" AND (created {op} ? OR (created = ? AND id {op} ?))"
+                page_args += [cursor[0], cursor[0], cursor[1]]
+            order = "ASC" if newer else "DESC"
+            sql += f" ORDER BY created {order}, id {order} LIMIT ?"
+            rows = self._connection().execute(sql, [*page_args, batch]).fetchall()
+            for row in rows:
+                summary = _summary(row)
+                if search.matches(summary):
+                    found.append(summary)
+                    if len(found) == limit:
+                        break
+            if len(rows) < batch:
+                break
+            cursor = (rows[-1][1], rows[-1][0])
+        return found[::-1] if newer else found
+
+    def event_counts(self, message_ids: list[str]) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        if not message_ids:
+            return counts
+        marks = ", ".join("?" for _ in message_ids)
+        rows = self._connection().execute(
+            "SELECT message_id, event_type, COUNT(*) FROM events "
+            f"WHERE message_id IN ({marks}) GROUP BY message_id, event_type",
+            message_ids,
+        )
+        for message_id, event_type, count in rows:
+            counts.setdefault(message_id, {})[event_type] = int(count)
+        return counts
+
+    def delete_message(self, message_id: str) -> bool:
+        with self._write() as conn:
+            # The queue row goes with it (ON DELETE CASCADE).
+            cursor = conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+        return cursor.rowcount > 0
+
+    def clear_messages(self) -> int:
+        with self._write() as conn:
+            cursor = conn.execute("DELETE FROM messages")
+        return int(cursor.rowcount)
+
+
+def _json_fragment(term: str, *, ascii_only: bool) -> str:
+    """How `term` appears inside a JSON string written by json.dumps."""
+    return json.dumps(term, ensure_ascii=ascii_only)[1:-1]
+
+
+def _inbox_where(search: MessageFilter) -> tuple[str, list[Any]]:
+    """A condition every message matching `search` meets (terms come folded, and
+    lower() folds ASCII letters, as MessageFilter does)."""
+    tests = {
+        "recipient": ("instr(lower(recipients), ?) > 0", True),
+        "sender": ("instr(lower(sender), ?) > 0", None),
+        "subject": ("instr(lower(mail), ?) > 0", False),
+        "configuration_set": ("instr(lower(COALESCE(configuration_set, '')), ?) > 0", None),
+        "message_id": ("instr(lower(id), ?) > 0", None),
+    }
+    clauses: list[str] = ["1 = 1"]
+    args: list[Any] = []
+
+    def test(name: str, term: str) -> tuple[str, Any]:
+        sql, ascii_only = tests[name]
+        return sql, term if ascii_only is None else _json_fragment(term, ascii_only=ascii_only)
+
+    for name, term in search.terms().items():
+        if name == "text":
+            pairs = [test(field, term) for field in tests]
+            clauses.append("(" + " OR ".join(sql for sql, _ in pairs) + ")")
+            args += [arg for _, arg in pairs]
+        else:
+            sql, arg = test(name, term)
+            clauses.append(sql)
+            args.append(arg)
+    return " AND ".join(clauses), args
+
+
+_SUMMARY_COLUMNS = "id, created, configuration_set, sender, recipients, mail"
+
+
+def _summary(row: tuple[Any, ...]) -> MessageSummary:
+    common = json.loads(row[5]).get("commonHeaders") or {}
+    subject = common.get("subject")
+    return MessageSummary(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        json.loads(row[4]),
+        subject if isinstance(subject, str) else "",
+    )
 
 
 _MESSAGE_COLUMNS = "id, created, configuration_set, sender, recipients, mail, content, links"
