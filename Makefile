@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench bench-api coverage clean
+.PHONY: run test lint bench bench-api coverage screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Sesame needs Python 3.11+"'
@@ -35,6 +35,10 @@ bench: $(STAMP)
 bench-api: $(STAMP)
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/api_stages.py
+
+# Retake the README's inbox screenshots (docs/*.png) with the browser tests.
+screenshots: $(STAMP)
+	SESAME_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/test_inbox_browser.py
 
 coverage: $(STAMP)
 	$(BIN)/sesame coverage
