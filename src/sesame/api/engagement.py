@@ -53,6 +53,16 @@ class Tracking:
         return url
 
 
+def engagement_enabled(account: Mapping[str, Any]) -> bool:
+    """The account's VDM engagement metrics are on (PutAccountVdmAttributes with VDM
+    and its dashboard's EngagementMetrics both ENABLED)."""
+    vdm = account.get("VdmAttributes", {})
+    dashboard = vdm.get("DashboardAttributes", {})
+    return bool(
+        vdm.get("VdmEnabled") == "ENABLED" and dashboard.get("EngagementMetrics") == "ENABLED"
+    )
+
+
 def decide(
     configuration_set: Mapping[str, Any] | None,
     destinations: list[Mapping[str, Any]],

@@ -8,6 +8,11 @@ else the sending identity's default (an address's before its domain's), and it
 must exist and have sending enabled; message tags follow SES's character rules;
 the message must stay within 40 MB.
 
+What the account allows (api/policy.py) is checked around that: account sending
+enabled first; the quotas last, just before the commit; recipients on the
+suppression list, and contacts who left the message's list or topic, get no
+copy but a Bounce event; list mail gets its List-Unsubscribe headers.
+
 The message is built with the stdlib `email` package, tracked (links rewritten,
 pixel added) when its configuration set asks for it, and stored together with
 its outbound-queue row and its Send event in one transaction. Only then does
@@ -72,7 +77,7 @@ from typing import Any
 
 from sesame.api.context import RequestContext
 from sesame.api.dispatch import handles
-from sesame.api.engagement import Tracking, decide
+from sesame.api.engagement import Tracking, decide, engagement_enabled
 from sesame.api.names import configuration_set_missing, domain_of, is_email_address
 from sesame.api.policy import DailyQuotaExceeded, SendingPolicy
 from sesame.api.templates import Chosen, choose, render_simple, template_data
@@ -506,11 +511,7 @@ class SendingProvider:
         account: dict[str, Any],
     ) -> tuple[list[tracking.Link], Tracking | None]:
         """Rewrite the HTML parts as the set's tracking asks; the links now tracked."""
-        vdm = account.get("VdmAttributes", {})
-        account_engagement = (
-            vdm.get("VdmEnabled") == "ENABLED"
-            and vdm.get("DashboardAttributes", {}).get("EngagementMetrics") == "ENABLED"
-        )
+        account_engagement = engagement_enabled(account)
         if configuration_set is None and not account_engagement:
             return [], None
         destinations = (
