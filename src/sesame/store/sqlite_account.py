@@ -8,7 +8,9 @@ checked and recorded in one write transaction: on SQLite `BEGIN IMMEDIATE`
 makes that transaction the only writer; the `send_totals` row update that opens
 `reserve_send` does the same job on PostgreSQL (a row lock held to commit).
 Sliding-window counts read running totals through the `sent` index, so a
-reservation costs the same with ten sends in the window or ten million.
+reservation does not slow down as the window fills (bench/quota.py: 55-135 µs
+with 1,000 to 50,000 sends in the window, where a SUM over the window takes
+0.3-8 ms).
 """
 
 from __future__ import annotations
