@@ -274,3 +274,19 @@ def test_metrics_prints_ses_and_person_only_figures(tmp_path: Path) -> None:
             "human": 1,
         }
     ]
+
+
+def test_repeatable_api_rate_travels_to_worker_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sesame.cli import serve
+    from sesame.config import Settings, to_environment
+
+    given = Settings(api_rate=("GetAccount=1/s", "ListContacts=2.5/s"), max_24h_send=200)
+    for name, value in to_environment(given).items():
+        monkeypatch.setenv(name, value)
+    rebuilt = Settings(**serve.make_context("serve", []).params)
+    assert rebuilt.api_rates() == {"GetAccount": 1.0, "ListContacts": 2.5}
+    assert rebuilt.max_24h_send == 200
+    with pytest.raises(ValueError, match="OPERATION=N/s"):
+        Settings(api_rate=("GetAccount=fast",))
+    with pytest.raises(ValueError, match="-1 for no limit"):
+        Settings(max_send_rate=0)
