@@ -47,14 +47,27 @@ def reasons_for(
     return frozenset(attributes.get("SuppressedReasons", []))
 
 
+def normalize(address: str) -> str:
+    """An address as the suppression list keys it: trimmed, the domain in lower case,
+    the local part as it is (Floci reports from real SES that `Foo@Example.COM` and
+    `Foo@example.com` are one entry, `Foo@x` and `foo@x` two)."""
+    local, at, domain = address.strip().rpartition("@")
+    return f"{local}@{domain.lower()}" if at else address.strip()
+
+
 def suppressed_recipients(
     store: Store, recipients: list[str], reasons: frozenset[str]
 ) -> dict[str, SuppressedDestination]:
-    """The recipients (by lower-cased address) a send must skip."""
+    """The recipients (as given) a send must skip, with their entries."""
     if not reasons:
         return {}
-    found = store.suppressed_among(recipients)
-    return {key: entry for key, entry in found.items() if entry.reason in reasons}
+    found = store.suppressed_among([normalize(r) for r in recipients])
+    skipped: dict[str, SuppressedDestination] = {}
+    for recipient in recipients:
+        entry = found.get(normalize(recipient))
+        if entry is not None and entry.reason in reasons:
+            skipped[recipient] = entry
+    return skipped
 
 
 def _listed(events: Iterable[Event]) -> list[tuple[Event, str, str]]:
@@ -98,7 +111,11 @@ def suppress_from(store: Store, events: Iterable[Event]) -> int:
         detail = event.record["bounce" if reason == "BOUNCE" else "complaint"]
         store.put_suppressed_destination(
             SuppressedDestination(
-                address, reason, event.happened, event.message_id, detail.get("feedbackId")
+                normalize(address),
+                reason,
+                event.happened,
+                event.message_id,
+                detail.get("feedbackId"),
             )
         )
         written += 1

@@ -161,11 +161,7 @@ class SendingPolicy:
         suppressed = suppressed_recipients(
             self.store, recipients, reasons_for(settings, set_options)
         )
-        skipped = {
-            r: (ON_SUPPRESSION_LIST, SUPPRESSED_DIAGNOSTIC)
-            for r in recipients
-            if r.lower() in suppressed
-        }
+        skipped = dict.fromkeys(suppressed, (ON_SUPPRESSION_LIST, SUPPRESSED_DIAGNOSTIC))
         for recipient in self.unsubscribed(listing, recipients):
             skipped.setdefault(recipient, ("General", UNSUBSCRIBED_DIAGNOSTIC))
         return skipped

@@ -1,7 +1,8 @@
 """The account-level suppression list: Put, Get, List and DeleteSuppressedDestination.
 
-Addresses compare case-insensitively (an address is one entry whatever its
-case) and are answered as last written. A PUT of an address already listed
+Addresses are trimmed and their domain lower-cased, the local part kept as it
+is, as SES does (sesame/suppression.py `normalize`); an entry is answered in
+that form. A PUT of an address already listed
 replaces its reason and update time, as SES does. ListSuppressedDestinations
 filters on reasons and on the last update time (`StartDate` and `EndDate`,
 both inclusive), pages in address order (default 1,000 a page, SES's maximum)
@@ -23,7 +24,6 @@ from typing import Any
 
 from sesame.api.context import RequestContext
 from sesame.api.dispatch import handles
-from sesame.api.names import is_email_address
 from sesame.api.paging import decode_token, encode_token
 from sesame.protocol.errors import (
     BadRequestException,
@@ -31,6 +31,7 @@ from sesame.protocol.errors import (
     NotFoundException,
 )
 from sesame.store.base import Store, SuppressedDestination
+from sesame.suppression import normalize
 
 DEFAULT_PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 1000
@@ -48,6 +49,13 @@ def _missing(email: str) -> NotFoundException:
     return NotFoundException(f"Email address {email} does not exist on your suppression list.")
 
 
+def _address(request: dict[str, Any]) -> str:
+    email = str(request["EmailAddress"])
+    if not email.strip():
+        raise BadRequestException("EmailAddress is required.")
+    return normalize(email)
+
+
 def _no_tenants(request: dict[str, Any]) -> None:
     tenant = request.get("TenantName")
     if tenant is not None:
@@ -62,9 +70,7 @@ class SuppressionProvider:
     @handles("PutSuppressedDestination")
     def put(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         _no_tenants(request)
-        email = request["EmailAddress"]
-        if not is_email_address(email):
-            raise BadRequestException(f"Invalid email address <{email}>.")
+        email = _address(request)
         self.store.put_suppressed_destination(
             SuppressedDestination(email, request["Reason"], self.clock())
         )
@@ -73,9 +79,10 @@ class SuppressionProvider:
     @handles("GetSuppressedDestination")
     def get(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         _no_tenants(request)
-        entry = self.store.get_suppressed_destination(request["EmailAddress"])
+        email = _address(request)
+        entry = self.store.get_suppressed_destination(email)
         if entry is None:
-            raise _missing(request["EmailAddress"])
+            raise _missing(email)
         answer: dict[str, Any] = {
             "EmailAddress": entry.email,
             "Reason": entry.reason,
@@ -112,12 +119,13 @@ class SuppressionProvider:
             ]
         }
         if len(found) > size:
-            answer["NextToken"] = encode_token(found[size - 1].email.lower(), scope)
+            answer["NextToken"] = encode_token(found[size - 1].email, scope)
         return answer
 
     @handles("DeleteSuppressedDestination")
     def delete(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         _no_tenants(request)
-        if not self.store.delete_suppressed_destination(request["EmailAddress"]):
-            raise _missing(request["EmailAddress"])
+        email = _address(request)
+        if not self.store.delete_suppressed_destination(email):
+            raise _missing(email)
         return {}

@@ -430,7 +430,8 @@ class Store(Protocol):
         ...
 
     def put_suppressed_destination(self, record: SuppressedDestination) -> None:
-        """Add or replace (addresses compare case-insensitively)."""
+        """Add or replace the entry of `record.email` (the caller normalises addresses;
+        the store compares them exactly)."""
 
     def get_suppressed_destination(self, email: str) -> SuppressedDestination | None: ...
 
@@ -443,14 +444,14 @@ class Store(Protocol):
         after: str | None,
         limit: int,
     ) -> list[SuppressedDestination]:
-        """In ascending lower-cased address order, strictly after `after` (lower case);
-        `start`/`end` bound the last update time (inclusive)."""
+        """In ascending address order, strictly after `after`; `start`/`end` bound the
+        last update time (inclusive)."""
         ...
 
     def delete_suppressed_destination(self, email: str) -> bool: ...
 
     def suppressed_among(self, emails: list[str]) -> dict[str, SuppressedDestination]:
-        """The entries of those addresses that are on the list, by lower-cased address."""
+        """The entries of those addresses that are on the list, by address."""
         ...
 
     def create_contact_list(self, record: ContactList, *, limit: int) -> None:

@@ -145,12 +145,11 @@ class AccountTables:
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO suppressed_destinations "
-                "(email_key, email, reason, updated, message_id, feedback_id) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email_key) DO UPDATE SET "
-                "email = excluded.email, reason = excluded.reason, updated = excluded.updated, "
-                "message_id = excluded.message_id, feedback_id = excluded.feedback_id",
+                "(email, reason, updated, message_id, feedback_id) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (email) DO UPDATE SET reason = excluded.reason, "
+                "updated = excluded.updated, message_id = excluded.message_id, "
+                "feedback_id = excluded.feedback_id",
                 (
-                    record.email.lower(),
                     record.email,
                     record.reason,
                     record.updated,
@@ -161,9 +160,7 @@ class AccountTables:
 
     def get_suppressed_destination(self, email: str) -> SuppressedDestination | None:
         row = (
-            self._connection()
-            .execute(f"SELECT {_SUPPRESSED} WHERE email_key = ?", (email.lower(),))
-            .fetchone()
+            self._connection().execute(f"SELECT {_SUPPRESSED} WHERE email = ?", (email,)).fetchone()
         )
         return None if row is None else SuppressedDestination(*row)
 
@@ -176,7 +173,7 @@ class AccountTables:
         after: str | None,
         limit: int,
     ) -> list[SuppressedDestination]:
-        sql = f"SELECT {_SUPPRESSED} WHERE email_key > ?"
+        sql = f"SELECT {_SUPPRESSED} WHERE email > ?"
         args: list[Any] = [after or ""]
         if reasons:
             sql += f" AND reason IN ({', '.join('?' * len(reasons))})"
@@ -187,25 +184,23 @@ class AccountTables:
         if end is not None:
             sql += " AND updated <= ?"
             args.append(end)
-        sql += " ORDER BY email_key LIMIT ?"
+        sql += " ORDER BY email LIMIT ?"
         args.append(limit)
         return [SuppressedDestination(*row) for row in self._connection().execute(sql, args)]
 
     def delete_suppressed_destination(self, email: str) -> bool:
         with self._write() as conn:
-            cursor = conn.execute(
-                "DELETE FROM suppressed_destinations WHERE email_key = ?", (email.lower(),)
-            )
+            cursor = conn.execute("DELETE FROM suppressed_destinations WHERE email = ?", (email,))
         return cursor.rowcount > 0
 
     def suppressed_among(self, emails: list[str]) -> dict[str, SuppressedDestination]:
-        keys = sorted({email.lower() for email in emails})
+        keys = sorted(set(emails))
         if not keys:
             return {}
         rows = self._connection().execute(
-            f"SELECT {_SUPPRESSED} WHERE email_key IN ({', '.join('?' * len(keys))})", keys
+            f"SELECT {_SUPPRESSED} WHERE email IN ({', '.join('?' * len(keys))})", keys
         )
-        return {row[0].lower(): SuppressedDestination(*row) for row in rows}
+        return {row[0]: SuppressedDestination(*row) for row in rows}
 
     # Contact lists and contacts -----------------------------------------------
     def create_contact_list(self, record: ContactList, *, limit: int) -> None:

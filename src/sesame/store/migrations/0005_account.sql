@@ -44,10 +44,10 @@ CREATE TABLE api_calls (
     PRIMARY KEY (operation, second)
 );
 
--- The account-level suppression list; email_key is the address in lower case.
+-- The account-level suppression list, keyed by the address as the provider
+-- normalised it (SES: trimmed, the domain in lower case).
 CREATE TABLE suppressed_destinations (
-    email_key TEXT PRIMARY KEY,
-    email TEXT NOT NULL,
+    email TEXT PRIMARY KEY,
     reason TEXT NOT NULL,
     updated DOUBLE PRECISION NOT NULL,
     message_id TEXT,
