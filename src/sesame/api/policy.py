@@ -19,9 +19,11 @@ the message, and SES "will bounce" it: a Permanent bounce, subtype General
 Errors, with their sources:
 
 - Account sending disabled (PutAccountSendingAttributes): SendingPausedException,
-  400, with the text SES sends when an account's sending is paused ("Sending
-  paused for this account. ...", quoted from real responses in public bug
-  reports, e.g. GoodDollar/GoodServer#419).
+  400, the v2 model's error for "the account's ability to send email is currently
+  paused", with the text real SES sends when an account is paused ("Sending
+  paused for this account. ...", quoted from SES v1 MessageRejected responses in
+  public bug reports, e.g. GoodDollar/GoodServer#419; the v2 text is not on
+  record).
 - Over the maximum send rate: TooManyRequestsException, 429,
   `Maximum sending rate exceeded.` (a real SES v2 response, ses-spec.md §2.4).
 - Over the daily quota: the same throttling error with `Daily message quota
@@ -31,8 +33,9 @@ Errors, with their sources:
   TooManyRequestsException. SendBulkEmail reports such an entry as
   ACCOUNT_DAILY_QUOTA_EXCEEDED.
 
-Quotas count recipients (SES developer guide, quotas), including suppressed
-ones (SES counts a send to a suppressed address against the quota). The rate is
+Quotas count recipients (SES developer guide, quotas), every recipient of an
+accepted call, suppressed or not (our choice: the call was accepted for all of
+them). A Rendering Failure counts nothing: nothing was sent. The rate is
 a sliding one-second window (for rates below one a second, a window of 1/rate
 seconds holding one recipient); a message with more recipients than the rate
 goes when the window is empty, so it is never refused forever. The reservation
