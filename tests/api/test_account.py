@@ -246,3 +246,18 @@ def test_account_engagement_metrics_turn_tracking_on_without_a_set(
         assert "/L0/" not in body.get_content()
     finally:
         client.put_account_vdm_attributes(VdmAttributes={"VdmEnabled": "DISABLED"})
+
+
+def test_bulk_entries_over_the_daily_quota_say_so(limited: RunningSesame) -> None:
+    ses = limited.client()
+    ses.create_email_identity(EmailIdentity="bulk.example.com")
+    answer = ses.send_bulk_email(
+        FromEmailAddress="a@bulk.example.com",
+        DefaultContent={"Template": {"TemplateContent": {"Subject": "s", "Text": "t"}}},
+        BulkEmailEntries=[
+            {"Destination": {"ToAddresses": [f"r{i}@example.org"]}} for i in range(7)
+        ],
+    )
+    statuses = [entry["Status"] for entry in answer["BulkEmailEntryResults"]]
+    assert statuses == ["SUCCESS"] * 5 + ["ACCOUNT_DAILY_QUOTA_EXCEEDED"] * 2
+    assert answer["BulkEmailEntryResults"][5]["Error"] == "Daily message quota exceeded."
