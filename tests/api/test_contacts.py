@@ -384,3 +384,19 @@ def test_list_mail_makes_its_recipient_a_contact_and_honours_topic_defaults(
         "Send",
         "Bounce",
     }
+
+
+def test_contact_lists_are_taggable(client: Any, contact_list: str) -> None:
+    arn = f"arn:aws:ses:us-east-1:123456789012:contact-list/{contact_list}"
+    client.tag_resource(ResourceArn=arn, Tags=[{"Key": "team", "Value": "growth"}])
+    assert client.list_tags_for_resource(ResourceArn=arn)["Tags"] == [
+        {"Key": "team", "Value": "growth"}
+    ]
+    assert client.get_contact_list(ContactListName=contact_list)["Tags"] == [
+        {"Key": "team", "Value": "growth"}
+    ]
+    client.untag_resource(ResourceArn=arn, TagKeys=["team"])
+    assert client.list_tags_for_resource(ResourceArn=arn)["Tags"] == []
+    with pytest.raises(ClientError) as caught:
+        client.list_tags_for_resource(ResourceArn=arn.replace(contact_list, "missing"))
+    assert error(caught)[0] == "NotFoundException"

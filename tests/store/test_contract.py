@@ -470,6 +470,12 @@ def test_contact_lists_and_contacts(store: Store) -> None:
     assert store.update_contact_list("news", topics=[], description=None, updated=2.0)
     assert store.get_contact_list("news") == ContactList("news", None, [], [], 1.0, 2.0)
     assert not store.update_contact_list("gone", topics=[], description=None, updated=2.0)
+    assert store.set_contact_list_tags("news", [{"Key": "team", "Value": "growth"}])
+    assert store.get_contact_list("news") == ContactList(
+        "news", None, [], [{"Key": "team", "Value": "growth"}], 1.0, 2.0
+    )
+    assert store.set_contact_list_tags("news", [])
+    assert not store.set_contact_list_tags("gone", [])
 
     ann = Contact("news", "Ann@example.org", [], False, '{"a":1}', 3.0, 3.0)
     store.create_contact(ann)

@@ -472,6 +472,10 @@ class Store(Protocol):
         """Delete a list and its contacts."""
         ...
 
+    def set_contact_list_tags(self, name: str, tags: list[dict[str, str]]) -> bool:
+        """Replace a list's tags; False if it does not exist."""
+        ...
+
     def create_contact(self, record: Contact) -> None:
         """Insert; Missing if the list does not exist, Duplicate if the contact does."""
 

@@ -251,6 +251,13 @@ class AccountTables:
             )
         return cursor.rowcount > 0
 
+    def set_contact_list_tags(self, name: str, tags: list[dict[str, str]]) -> bool:
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE contact_lists SET tags = ? WHERE name = ?", (_json(tags), name)
+            )
+        return cursor.rowcount > 0
+
     def delete_contact_list(self, name: str) -> bool:
         with self._write() as conn:
             cursor = conn.execute("DELETE FROM contact_lists WHERE name = ?", (name,))
