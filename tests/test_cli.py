@@ -211,6 +211,27 @@ def test_the_tracking_port_serves_tracking_and_nothing_else(
         urllib.request.urlopen(f"http://127.0.0.1:{tracking_port}/v2/email/configuration-sets")
     assert caught.value.code == 404
     caught.value.close()
+    # List-Unsubscribe URLs point at the tracking port too, and it serves them.
+    ses.create_contact_list(ContactListName="news")
+    list_message = ses.send_email(
+        FromEmailAddress="me@example.com",
+        Destination={"ToAddresses": ["you@example.org"]},
+        Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "hi"}}}},
+        ListManagementOptions={"ContactListName": "news"},
+    )["MessageId"]
+    url = f"http://127.0.0.1:{api_port}/_aws/ses?id={list_message}"
+    with urllib.request.urlopen(url) as response:
+        raw = json.load(response)["messages"][0]["RawData"]
+    from email import message_from_string, policy
+
+    unsubscribe = str(message_from_string(raw, policy=policy.default)["List-Unsubscribe"])
+    unsubscribe = unsubscribe.strip("<>")
+    assert unsubscribe.startswith(f"http://127.0.0.1:{tracking_port}/U0/")
+    request = urllib.request.Request(unsubscribe, data=b"List-Unsubscribe=One-Click")
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200
+    contact = ses.get_contact(ContactListName="news", EmailAddress="you@example.org")
+    assert contact["UnsubscribeAll"] is True
 
 
 def test_keys_rotate_adds_a_signing_key(tmp_path: Path) -> None:
