@@ -30,6 +30,7 @@ bench: $(STAMP)
 	@if [ -f bench/rewrite.py ]; then echo "$(BIN)/python bench/rewrite.py"; $(BIN)/python bench/rewrite.py; fi
 	$(BIN)/python bench/clicks.py
 	$(BIN)/python bench/send.py
+	$(BIN)/python bench/quota.py
 	$(BIN)/python bench/api.py
 
 bench-api: $(STAMP)

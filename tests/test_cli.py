@@ -211,6 +211,27 @@ def test_the_tracking_port_serves_tracking_and_nothing_else(
         urllib.request.urlopen(f"http://127.0.0.1:{tracking_port}/v2/email/configuration-sets")
     assert caught.value.code == 404
     caught.value.close()
+    # List-Unsubscribe URLs point at the tracking port too, and it serves them.
+    ses.create_contact_list(ContactListName="news")
+    list_message = ses.send_email(
+        FromEmailAddress="me@example.com",
+        Destination={"ToAddresses": ["you@example.org"]},
+        Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "hi"}}}},
+        ListManagementOptions={"ContactListName": "news"},
+    )["MessageId"]
+    url = f"http://127.0.0.1:{api_port}/_aws/ses?id={list_message}"
+    with urllib.request.urlopen(url) as response:
+        raw = json.load(response)["messages"][0]["RawData"]
+    from email import message_from_string, policy
+
+    unsubscribe = str(message_from_string(raw, policy=policy.default)["List-Unsubscribe"])
+    unsubscribe = unsubscribe.strip("<>")
+    assert unsubscribe.startswith(f"http://127.0.0.1:{tracking_port}/U0/")
+    request = urllib.request.Request(unsubscribe, data=b"List-Unsubscribe=One-Click")
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200
+    contact = ses.get_contact(ContactListName="news", EmailAddress="you@example.org")
+    assert contact["UnsubscribeAll"] is True
 
 
 def test_keys_rotate_adds_a_signing_key(tmp_path: Path) -> None:
@@ -232,3 +253,61 @@ def test_keys_rotate_adds_a_signing_key(tmp_path: Path) -> None:
         store.close()
     assert len(keys) == 2 and keys[0].id != keys[1].id
     assert all(len(key.secret) == 32 for key in keys)
+
+
+def test_metrics_prints_ses_and_person_only_figures(tmp_path: Path) -> None:
+    import json
+    import time
+
+    from sesame.store import open_store
+    from sesame.store.base import Event
+
+    store = open_store(f"sqlite:///{tmp_path / 'sesame.db'}")
+    mail = {"destination": ["a@example.org"], "sourceArn": "arn:aws:ses:x:1:identity/example.org"}
+    now = time.time()
+    store.add_events(
+        [
+            Event("e1", "m1", "Open", now, "cs", {"eventType": "Open", "mail": mail, "open": {}}),
+            Event(
+                "e2",
+                "m2",
+                "Open",
+                now,
+                "cs",
+                {"eventType": "Open", "mail": mail, "open": {}, "sesame": {"verdict": "machine"}},
+            ),
+        ]
+    )
+    store.close()
+    result = subprocess.run(
+        [sys.executable, "-m", "sesame", "metrics", "--days", "1", "--data-dir", str(tmp_path)]
+        + ["--configuration-set", "cs"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {
+            "day": time.strftime("%Y-%m-%d", time.gmtime(now)),
+            "metric": "OPEN",
+            "value": 2,
+            "human": 1,
+        }
+    ]
+
+
+def test_repeatable_api_rate_travels_to_worker_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sesame.cli import serve
+    from sesame.config import Settings, to_environment
+
+    given = Settings(api_rate=("GetAccount=1/s", "ListContacts=2.5/s"), max_24h_send=200)
+    for name, value in to_environment(given).items():
+        monkeypatch.setenv(name, value)
+    rebuilt = Settings(**serve.make_context("serve", []).params)
+    assert rebuilt.api_rates() == {"GetAccount": 1.0, "ListContacts": 2.5}
+    assert rebuilt.max_24h_send == 200
+    with pytest.raises(ValueError, match="OPERATION=N/s"):
+        Settings(api_rate=("GetAccount=fast",))
+    with pytest.raises(ValueError, match="-1 for no limit"):
+        Settings(max_send_rate=0)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from sesame.api import dispatch_table
 from sesame.api.dispatch import is_read_only
+from sesame.api.throttle import throttled
 from sesame.config import Settings
 from sesame.credentials import Credentials, load_or_create
 from sesame.delivery.relay import Relay
@@ -39,6 +40,7 @@ from sesame.web.inbox import Access, Inbox, is_inbox_path
 from sesame.web.mailbox import PATH as MAILBOX_PATH
 from sesame.web.mailbox import MailboxEndpoint
 from sesame.web.tracking import TrackingEndpoint, is_tracking_path, not_found
+from sesame.web.unsubscribe import UnsubscribeEndpoint, is_unsubscribe_path
 
 log = logging.getLogger("sesame")
 
@@ -76,6 +78,7 @@ class Sesame:
     worker: DeliveryWorker
     recorder: EngagementRecorder
     feed: EventFeed
+    unsubscribe: UnsubscribeEndpoint
     inbox: Inbox
     publisher: Publisher
     admin: AdminEndpoint
@@ -86,6 +89,8 @@ class Sesame:
             path: str = scope["path"]
             if is_tracking_path(path):
                 await self.tracking(scope, receive, send)
+            elif is_unsubscribe_path(path):
+                await self.unsubscribe(scope, receive, send)
             elif path == MAILBOX_PATH:
                 await self.mailbox(scope, receive, send)
             elif is_admin_path(path):
@@ -101,6 +106,8 @@ class Sesame:
         """The app of the `--tracking-port` listener: tracking paths, and nothing else."""
         if scope["type"] == "http" and is_tracking_path(scope["path"]):
             await self.tracking(scope, receive, send)
+        elif scope["type"] == "http" and is_unsubscribe_path(scope["path"]):
+            await self.unsubscribe(scope, receive, send)
         elif scope["type"] == "http":
             await not_found(send)
 
@@ -170,8 +177,14 @@ def build_app(settings: Settings) -> Sesame:
         tracking_host=settings.tracking_host,
         tracking_host_is_listener=settings.tracking_domain is None,
         on_queued=queued,
+        max_send_rate=settings.max_send_rate,
+        max_24h_send=settings.max_24h_send,
+        unsubscribe_base=settings.unsubscribe_base,
     )
-    inline = frozenset(n for n in table if store.fast_reads and is_read_only(n))
+    rates = settings.api_rates()
+    table = throttled(table, store, rates)
+    # A throttled operation counts its calls in the store: never inline.
+    inline = frozenset(n for n in table if store.fast_reads and is_read_only(n) and n not in rates)
     api = ApiEndpoint(
         table,
         account_id=settings.account_id,
@@ -191,6 +204,7 @@ def build_app(settings: Settings) -> Sesame:
         worker,
         recorder,
         feed,
+        UnsubscribeEndpoint(store, keys, executor, on_recorded=feed.written),
         Inbox(
             store,
             executor,

@@ -236,6 +236,53 @@ def keys_rotate(data_dir: Path, database_url: str | None) -> None:
     )
 
 
+@main.command()
+@click.option("--metric", default="OPEN", show_default=True, help="A VDM metric (OPEN, CLICK, …).")
+@click.option("--days", type=int, default=7, show_default=True, help="UTC days up to today.")
+@click.option("--configuration-set", help="Only this configuration set.")
+@click.option("--email-identity", help="Only mail sent as this identity.")
+@_database_options
+def metrics(
+    metric: str,
+    days: int,
+    configuration_set: str | None,
+    email_identity: str | None,
+    data_dir: Path,
+    database_url: str | None,
+) -> None:
+    """Print a VDM metric per day as BatchGetMetricData counts it, beside Sesame's
+    person-only figure (opens and clicks classified as a machine's left out)."""
+    import json
+    import time
+
+    from sesame.events.metrics import DAY, SOURCES, Query, by_day
+
+    if metric not in SOURCES:
+        raise click.UsageError(f"--metric must be one of {', '.join(SOURCES)}")
+    dimensions = {
+        name: value
+        for name, value in (
+            ("CONFIGURATION_SET", configuration_set),
+            ("EMAIL_IDENTITY", email_identity),
+        )
+        if value
+    }
+    end = (time.time() // DAY + 1) * DAY
+    start = end - days * DAY
+    store = _open_store(data_dir, database_url)
+    try:
+        events = store.events_between(start, end, list(SOURCES[metric]))
+        every = by_day(Query(metric, dimensions, start, end), events, store.tracking_of)
+        human_only = Query(metric, dimensions, start, end, human_only=True)
+        people = by_day(human_only, events, store.tracking_of)
+    finally:
+        store.close()
+    for stamp, value in every.items():
+        day = time.strftime("%Y-%m-%d", time.gmtime(stamp))
+        line = {"day": day, "metric": metric, "value": value, "human": people.get(stamp, 0)}
+        click.echo(json.dumps(line))
+
+
 def app_from_environment() -> Any:
     """App factory for `--workers` processes: the settings come from the SESAME_*
     variables the parent set, read by the same options `sesame serve` has."""

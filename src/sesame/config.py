@@ -141,6 +141,26 @@ class Settings:
         "takes them over after this (events are published at least once).",
     )
 
+    # --- account: quotas and throttling (issue 5) ---
+    max_send_rate: float = _option(
+        -1.0,
+        "Most recipients the account may send to per second (SES's maximum send rate), "
+        "across every process on the database; -1 for no limit.",
+        kind=float,
+    )
+    max_24h_send: float = _option(
+        -1.0,
+        "Most recipients the account may send to in any 24 hours (SES's sending quota); "
+        "-1 for no limit.",
+        kind=float,
+    )
+    api_rate: tuple[str, ...] = _option(
+        (),
+        "OPERATION=N/s: at most N calls a second of that operation (e.g. "
+        "GetAccount=1/s), answered with 429 TooManyRequestsException beyond; repeatable.",
+        multiple=True,
+    )
+
     def __post_init__(self) -> None:
         if self.smtp_relay is not None:
             host, _, port = self.smtp_relay.rpartition(":")
@@ -176,6 +196,28 @@ class Settings:
             raise ValueError("--publish-retry-seconds must be at least 1")
         if self.machine_click_seconds < 0:
             raise ValueError("--machine-click-seconds must not be negative")
+        for name, value in (
+            ("--max-send-rate", self.max_send_rate),
+            ("--max-24h-send", self.max_24h_send),
+        ):
+            if value != -1 and value <= 0:
+                raise ValueError(f"{name} must be positive, or -1 for no limit")
+        self.api_rates()
+
+    def api_rates(self) -> dict[str, float]:
+        """--api-rate as operation name → calls per second."""
+        from sesame.protocol.model import operation_names
+
+        known = set(operation_names())
+        rates: dict[str, float] = {}
+        for entry in self.api_rate:
+            match = re.fullmatch(r"([A-Za-z0-9]+)=(\d+(?:\.\d+)?)/s", entry.strip())
+            if match is None or float(match[2]) <= 0:
+                raise ValueError(f"--api-rate must be OPERATION=N/s with N > 0, not {entry!r}")
+            if match[1] not in known:
+                raise ValueError(f"--api-rate: {match[1]} is not an SES v2 operation")
+            rates[match[1]] = float(match[2])
+        return rates
 
     @property
     def inbox_is_open(self) -> bool:
@@ -221,6 +263,14 @@ class Settings:
         return listener
 
     @property
+    def unsubscribe_base(self) -> str:
+        """`scheme://host` of List-Unsubscribe URLs: the default tracking host, over
+        https when it is a public --tracking-domain (RFC 8058 wants https), else
+        this listener over plain http (a developer's machine)."""
+        scheme = "https" if self.tracking_domain else "http"
+        return f"{scheme}://{self.tracking_host}"
+
+    @property
     def endpoint_url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
@@ -236,7 +286,7 @@ def to_environment(settings: Settings) -> dict[str, str]:
 
 
 def _environment_value(value: Any) -> str:
-    # A repeatable option's variable is a space-separated list, as click reads it.
+    # A repeatable option travels as one space-separated variable (click splits it).
     return " ".join(value) if isinstance(value, tuple) else str(value)
 
 

@@ -109,3 +109,12 @@ def test_a_list_in_the_same_format_is_read() -> None:
     assert rule.matches("Click", "192.0.2.77", SAFARI)
     assert not rule.matches("Open", "192.0.2.77", SAFARI)
     assert not rule.matches("Click", "198.51.100.1", SAFARI)
+
+
+def test_vdm_metrics_read_the_verdict(store: SQLiteStore) -> None:
+    from sesame.events.metrics import is_machine
+
+    classifier = Classifier(store, click_seconds=0)
+    [person] = classifier.classify([click(400.0, "https://a.example/")])
+    [scanner] = classifier.classify([click(500.0, "https://a.example/", agent="curl/8.5")])
+    assert not is_machine(person.record) and is_machine(scanner.record)

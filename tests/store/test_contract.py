@@ -11,6 +11,8 @@ import pytest
 from sesame.store import open_store
 from sesame.store.base import (
     ConfigurationSet,
+    Contact,
+    ContactList,
     Cursor,
     Duplicate,
     EmailIdentity,
@@ -21,8 +23,11 @@ from sesame.store.base import (
     Message,
     MessageFilter,
     Missing,
+    SendLimit,
+    SendRecord,
     SigningKey,
     Store,
+    SuppressedDestination,
 )
 from sesame.store.schema import latest_version
 from sesame.store.sqlite import SQLiteStore
@@ -349,6 +354,200 @@ def test_records_keep_their_member_order(store: Store) -> None:
     stored = store.get_message("o")
     assert stored is not None and list(stored.mail) == ["z", "a"]
     assert list(store.list_events(message_id="o")[0].record) == ["z", "a"]
+
+
+# --- account, suppression list, contact lists (issue 5) ---
+
+
+def test_account_settings_are_replaced_by_block(store: Store) -> None:
+    assert store.account_settings() == {}
+    store.put_account_setting("SendingEnabled", False)
+    store.put_account_setting("Details", {"MailType": "MARKETING"})
+    store.put_account_setting("SendingEnabled", True)
+    assert store.account_settings() == {
+        "SendingEnabled": True,
+        "Details": {"MailType": "MARKETING"},
+    }
+
+
+def test_reserve_send_counts_recipients_in_sliding_windows(store: Store) -> None:
+    day = SendLimit("daily", 86_400.0, 5)
+    rate = SendLimit("rate", 1.0, 2, allow_oversized=True)
+    assert store.reserve_send(SendRecord("m1", 1000.0, 2, True, False), [rate, day]) is None
+    assert store.reserve_send(SendRecord("m2", 1000.5, 1), [rate, day]) == "rate"
+    assert store.reserve_send(SendRecord("m2", 1001.0, 1), [rate, day]) is None
+    # An oversized message goes when its window is empty, but never past the daily quota.
+    assert store.reserve_send(SendRecord("m3", 1003.0, 3), [rate, day]) == "daily"
+    assert store.reserve_send(SendRecord("m3", 1003.0, 2), [rate, day]) is None
+    assert store.recipients_sent_since(1000.0 - 86_400) == 5
+    assert store.recipients_sent_since(1000.5) == 3
+    # 24 hours after the first send, its two recipients no longer count.
+    assert store.reserve_send(SendRecord("m4", 87_399.9, 2), [day]) == "daily"
+    assert store.reserve_send(SendRecord("m4", 87_400.0, 2), [day]) is None
+    assert store.tracking_of(["m1", "m2", "nope"]) == {"m1": (True, False), "m2": (False, False)}
+
+
+def test_reserve_send_is_exact_under_concurrency(store: Store) -> None:
+    limit = SendLimit("daily", 86_400.0, 7)
+    outcomes: list[str | None] = []
+    lock = threading.Lock()
+
+    def send(index: int) -> None:
+        outcome = store.reserve_send(SendRecord(f"c{index}", 5000.0 + index / 1000, 1), [limit])
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count(None) == 7
+    assert store.recipients_sent_since(0) == 7
+
+
+def test_api_calls_are_counted_per_operation_and_second(store: Store) -> None:
+    assert [store.count_api_call("GetAccount", 100, 2) for _ in range(3)] == [True, True, False]
+    assert store.count_api_call("GetAccount", 101, 2)
+    assert store.count_api_call("ListContacts", 100, 2)
+
+
+def test_suppression_list(store: Store) -> None:
+    store.put_suppressed_destination(
+        SuppressedDestination("ann@example.org", "BOUNCE", 10.0, "m", "f")
+    )
+    store.put_suppressed_destination(SuppressedDestination("bob@example.org", "COMPLAINT", 20.0))
+    store.put_suppressed_destination(SuppressedDestination("cid@example.org", "BOUNCE", 30.0))
+    store.put_suppressed_destination(SuppressedDestination("Cid@example.org", "BOUNCE", 30.0))
+    assert store.get_suppressed_destination("ann@example.org") == SuppressedDestination(
+        "ann@example.org", "BOUNCE", 10.0, "m", "f"
+    )
+    # The store compares addresses exactly; normalising them is the caller's job.
+    assert store.get_suppressed_destination("ANN@example.org") is None
+    every = store.list_suppressed_destinations(
+        reasons=None, start=None, end=None, after=None, limit=10
+    )
+    assert [d.email for d in every] == [
+        "Cid@example.org",
+        "ann@example.org",
+        "bob@example.org",
+        "cid@example.org",
+    ]
+    bounces = store.list_suppressed_destinations(
+        reasons=["BOUNCE"], start=15.0, end=None, after="Cid@example.org", limit=10
+    )
+    assert [d.email for d in bounces] == ["cid@example.org"]
+    page = store.list_suppressed_destinations(
+        reasons=None, start=None, end=20.0, after="ann@example.org", limit=10
+    )
+    assert [d.email for d in page] == ["bob@example.org"]
+    assert set(store.suppressed_among(["ann@example.org", "zed@example.org"])) == {
+        "ann@example.org"
+    }
+    store.put_suppressed_destination(SuppressedDestination("ann@example.org", "COMPLAINT", 40.0))
+    assert store.get_suppressed_destination("ann@example.org") == SuppressedDestination(
+        "ann@example.org", "COMPLAINT", 40.0
+    )
+    assert store.delete_suppressed_destination("ann@example.org")
+    assert not store.delete_suppressed_destination("ann@example.org")
+
+
+def contact_list(name: str = "news") -> ContactList:
+    topics = [{"TopicName": "t", "DisplayName": "T", "DefaultSubscriptionStatus": "OPT_IN"}]
+    return ContactList(name, "about", topics, [], 1.0, 1.0)
+
+
+def test_contact_lists_and_contacts(store: Store) -> None:
+    store.create_contact_list(contact_list(), limit=1)
+    with pytest.raises(Duplicate):
+        store.create_contact_list(contact_list(), limit=2)
+    with pytest.raises(LimitReached):
+        store.create_contact_list(contact_list(), limit=1)
+    with pytest.raises(LimitReached):
+        store.create_contact_list(contact_list("other"), limit=1)
+    assert store.get_contact_list("news") == contact_list()
+    assert [c.name for c in store.list_contact_lists(after=None, limit=5)] == ["news"]
+    assert store.update_contact_list("news", topics=[], description=None, updated=2.0)
+    assert store.get_contact_list("news") == ContactList("news", None, [], [], 1.0, 2.0)
+    assert not store.update_contact_list("gone", topics=[], description=None, updated=2.0)
+    assert store.set_contact_list_tags("news", [{"Key": "team", "Value": "growth"}])
+    assert store.get_contact_list("news") == ContactList(
+        "news", None, [], [{"Key": "team", "Value": "growth"}], 1.0, 2.0
+    )
+    assert store.set_contact_list_tags("news", [])
+    assert not store.set_contact_list_tags("gone", [])
+
+    ann = Contact("news", "Ann@example.org", [], False, '{"a":1}', 3.0, 3.0)
+    store.create_contact(ann)
+    with pytest.raises(Duplicate):
+        store.create_contact(ann)
+    with pytest.raises(Missing):
+        store.create_contact(Contact("gone", "x@example.org", [], False, None, 1.0, 1.0))
+    assert store.get_contact("news", "ann@EXAMPLE.org") == ann
+    bob = Contact("news", "bob@example.org", [], True, None, 4.0, 4.0)
+    store.create_contact(bob)
+    assert store.list_contacts("news", after=None, limit=5) == [ann, bob]
+    assert store.list_contacts("news", after="ann@example.org", limit=5) == [bob]
+    changed = Contact(
+        "news",
+        "Ann@example.org",
+        [{"TopicName": "t", "SubscriptionStatus": "OPT_OUT"}],
+        False,
+        None,
+        3.0,
+        5.0,
+    )
+    assert store.save_contact(changed, [event("m", "Subscription", 5.0)])
+    assert store.get_contact("news", "ann@example.org") == changed
+    assert [e.event_type for e in store.list_events(message_id="m")] == ["Subscription"]
+    assert not store.save_contact(Contact("gone", "x@example.org", [], False, None, 1.0, 1.0), [])
+    assert store.delete_contact("news", "BOB@example.org")
+    assert not store.delete_contact("news", "bob@example.org")
+    assert store.delete_contact_list("news")
+    assert store.get_contact("news", "ann@example.org") is None
+
+
+def test_events_between_has_no_limit_and_filters_types(store: Store) -> None:
+    store.add_events([event(f"m{i}", "Send", 10.0 + i) for i in range(1200)])
+    store.add_events([event("m", "Open", 15.0), event("m", "Click", 2000.0)])
+    found = store.events_between(10.0, 1500.0, ["Send", "Open"])
+    assert len(found) == 1201
+    assert [e.event_type for e in store.events_between(14.5, 16.0, ["Open", "Click"])] == ["Open"]
+
+
+def test_a_message_accepted_without_a_due_time_is_not_queued(store: Store) -> None:
+    store.accept_message(message("unqueued"), [], due=None)
+    assert store.get_message("unqueued") is not None
+    assert store.pending_deliveries() == 0
+
+
+def test_reserve_send_handles_equal_and_late_timestamps(store: Store) -> None:
+    # Two processes' clocks differ a little: a send stamped earlier than the last one
+    # recorded counts as sent at that last time, so windows stay exact.
+    day = SendLimit("daily", 86_400.0, 10)
+    for index, sent in enumerate([100.0, 100.0, 100.0, 99.0]):
+        assert store.reserve_send(SendRecord(f"t{index}", sent, 2), [day]) is None
+    assert store.recipients_sent_since(99.5) == 8
+    assert store.recipients_sent_since(100.0) == 0
+    assert store.reserve_send(SendRecord("t4", 101.0, 3), [day]) == "daily"
+    assert store.reserve_send(SendRecord("t4", 86_500.5, 3), [day]) is None
+
+
+def test_api_call_counting_is_exact_under_concurrency(store: Store) -> None:
+    outcomes: list[bool] = []
+    lock = threading.Lock()
+
+    def call() -> None:
+        allowed = store.count_api_call("GetAccount", 500, 4)
+        with lock:
+            outcomes.append(allowed)
+
+    threads = [threading.Thread(target=call) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count(True) == 4
 
 
 # --- inbox ----------------------------------------------------------------------------

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sesame.api.account import AccountProvider
 from sesame.api.configsets import ConfigurationSetsProvider
+from sesame.api.contacts import ContactsProvider
 from sesame.api.destinations import EventDestinationsProvider
 from sesame.api.dispatch import Handler, build_table, handled
 from sesame.api.identities import IdentitiesProvider
+from sesame.api.metrics import MetricsProvider
+from sesame.api.policy import SendingPolicy
 from sesame.api.sending import SendingProvider
+from sesame.api.suppression import SuppressionProvider
 from sesame.api.tags import TagsProvider
 from sesame.api.templates import TemplatesProvider
 from sesame.keys import Keys
@@ -28,6 +33,11 @@ PROVIDERS: tuple[type, ...] = (
     TagsProvider,
     TemplatesProvider,
     SendingProvider,
+    # --- account (issue 5) ---
+    AccountProvider,
+    SuppressionProvider,
+    MetricsProvider,
+    ContactsProvider,
 )
 
 
@@ -44,8 +54,18 @@ def dispatch_table(
     tracking_host: str,
     tracking_host_is_listener: bool,
     on_queued: Callable[[], None] = lambda: None,
+    max_send_rate: float = -1,
+    max_24h_send: float = -1,
+    unsubscribe_base: str = "",
 ) -> dict[str, Handler]:
     """Every implemented operation → its bound provider method."""
+    policy = SendingPolicy(
+        store,
+        keys,
+        max_send_rate=max_send_rate,
+        max_24h_send=max_24h_send,
+        unsubscribe_base=unsubscribe_base,
+    )
     return build_table(
         [
             ConfigurationSetsProvider(store),
@@ -59,6 +79,11 @@ def dispatch_table(
                 tracking_host=tracking_host,
                 tracking_host_is_listener=tracking_host_is_listener,
                 on_queued=on_queued,
+                policy=policy,
             ),
+            AccountProvider(store, max_send_rate=max_send_rate, max_24h_send=max_24h_send),
+            SuppressionProvider(store),
+            MetricsProvider(store),
+            ContactsProvider(store),
         ]
     )

@@ -4,7 +4,8 @@ When tracking applies (ses-spec.md §5.1): the message goes through a
 configuration set with an enabled event destination matching OPEN (for the
 pixel) or CLICK (for links), or with VDM engagement metrics enabled; a
 per-message `ConfigurationOverrides.Tracking` turns either off (or on) for that
-message. No configuration set, no tracking.
+message. No configuration set and no account-level VDM engagement metrics:
+no tracking.
 
 Where the URLs point (§4.2): the set's `CustomRedirectDomain`, else the default
 tracking host. The scheme follows `HttpsPolicy`: OPTIONAL or none → the pixel
@@ -52,6 +53,16 @@ class Tracking:
         return url
 
 
+def engagement_enabled(account: Mapping[str, Any]) -> bool:
+    """The account's VDM engagement metrics are on (PutAccountVdmAttributes with VDM
+    and its dashboard's EngagementMetrics both ENABLED)."""
+    vdm = account.get("VdmAttributes", {})
+    dashboard = vdm.get("DashboardAttributes", {})
+    return bool(
+        vdm.get("VdmEnabled") == "ENABLED" and dashboard.get("EngagementMetrics") == "ENABLED"
+    )
+
+
 def decide(
     configuration_set: Mapping[str, Any] | None,
     destinations: list[Mapping[str, Any]],
@@ -59,8 +70,15 @@ def decide(
     *,
     default_host: str,
     default_host_is_listener: bool,
+    account_engagement: bool = False,
 ) -> Tracking | None:
-    """The tracking for one message, or None when nothing is tracked."""
+    """The tracking for one message, or None when nothing is tracked.
+
+    `account_engagement`: the account's VDM engagement metrics are enabled
+    (PutAccountVdmAttributes); a message is then tracked even without a
+    configuration set (pass `{}`), unless its set says `EngagementMetrics`
+    DISABLED: a set's own VDM setting overrides the account's (CDK documents
+    "not configured at the set level ⇒ the account setting applies")."""
     if configuration_set is None:
         return None
     wanted = {
@@ -70,7 +88,9 @@ def decide(
         for kind in destination.get("MatchingEventTypes", [])
     }
     vdm = configuration_set.get("VdmOptions", {}).get("DashboardOptions", {})
-    engagement = vdm.get("EngagementMetrics") == "ENABLED"
+    engagement = (
+        vdm.get("EngagementMetrics", "ENABLED" if account_engagement else None) == "ENABLED"
+    )
     opens = engagement or "OPEN" in wanted
     clicks = engagement or "CLICK" in wanted
     overrides = overrides or {}

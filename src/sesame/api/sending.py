@@ -8,6 +8,11 @@ else the sending identity's default (an address's before its domain's), and it
 must exist and have sending enabled; message tags follow SES's character rules;
 the message must stay within 40 MB.
 
+What the account allows (api/policy.py) is checked around that: account sending
+enabled first; the quotas last, just before the commit; recipients on the
+suppression list, and contacts who left the message's list or topic, get no
+copy but a Bounce event; list mail gets its List-Unsubscribe headers.
+
 The message is built with the stdlib `email` package, tracked (links rewritten,
 pixel added) when its configuration set asks for it, and stored together with
 its outbound-queue row and its Send event in one transaction. Only then does
@@ -72,8 +77,9 @@ from typing import Any
 
 from sesame.api.context import RequestContext
 from sesame.api.dispatch import handles
-from sesame.api.engagement import decide
+from sesame.api.engagement import Tracking, decide, engagement_enabled
 from sesame.api.names import configuration_set_missing, domain_of, is_email_address
+from sesame.api.policy import DailyQuotaExceeded, SendingPolicy
 from sesame.api.templates import Chosen, choose, render_simple, template_data
 from sesame.events import records
 from sesame.keys import Keys
@@ -90,7 +96,7 @@ from sesame.protocol.errors import (
     ServiceError,
     TooManyRequestsException,
 )
-from sesame.store.base import ConfigurationSet, EmailIdentity, Message, Store
+from sesame.store.base import ConfigurationSet, EmailIdentity, Message, SendRecord, Store
 
 log = logging.getLogger("sesame.sending")
 
@@ -144,6 +150,7 @@ _BULK_STATUS: dict[type[ServiceError], str] = {
     SendingPausedException: "CONFIGURATION_SET_SENDING_PAUSED",
     MailFromDomainNotVerifiedException: "MAIL_FROM_DOMAIN_NOT_VERIFIED",
     AccountSuspendedException: "ACCOUNT_SUSPENDED",
+    DailyQuotaExceeded: "ACCOUNT_DAILY_QUOTA_EXCEEDED",
     TooManyRequestsException: "ACCOUNT_THROTTLED",
     LimitExceededException: "ACCOUNT_DAILY_QUOTA_EXCEEDED",
 }
@@ -199,8 +206,10 @@ class SendingProvider:
         tracking_host_is_listener: bool,
         on_queued: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
+        policy: SendingPolicy | None = None,
     ) -> None:
         self.store = store
+        self.policy = policy or SendingPolicy(store, keys)
         self.keys = keys
         self.tracking_host = tracking_host
         self.tracking_host_is_listener = tracking_host_is_listener
@@ -253,6 +262,7 @@ class SendingProvider:
 
     @handles("SendBulkEmail")
     def send_bulk_email(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        self.policy.account()
         template = request["DefaultContent"].get("Template")
         if template is None:
             raise BadRequestException("DefaultContent must contain a Template.")
@@ -337,6 +347,7 @@ class SendingProvider:
         kinds = [kind for kind in ("Simple", "Raw", "Template") if kind in content]
         if len(kinds) != 1:
             raise BadRequestException("Exactly one of Simple, Raw or Template content is required.")
+        account = self.policy.account()
         now = self.clock()
         destination = request.get("Destination", {})
         raw: EmailMessage | None = None
@@ -387,6 +398,7 @@ class SendingProvider:
             request.get("ConfigurationSetName") or header_set, identities
         )
         set_name = configuration_set.name if configuration_set else None
+        listing = self.policy.list_management(request.get("ListManagementOptions"))
         auto_tags: dict[str, list[str]] = {
             "ses:operation": [operation],
             "ses:source-ip": [ctx.source_ip],
@@ -410,6 +422,7 @@ class SendingProvider:
             tags=auto_tags,
         )
         mail_domain = domain_of(sender)
+        unsubscribe_url = self.policy.unsubscribe_url(message_id, listing, recipients)
         if raw is not None:
             message = raw
             mime.ensure_headers(
@@ -442,7 +455,7 @@ class SendingProvider:
                     return message_id
             try:
                 message = mime.build_simple(
-                    simple or {},
+                    self.policy.fill_placeholder(simple or {}, unsubscribe_url),
                     from_address=str(sender_value),
                     to=to,
                     cc=cc,
@@ -453,7 +466,8 @@ class SendingProvider:
                 )
             except ValueError as problem:
                 raise BadRequestException(str(problem)) from None
-        links = self._track(configuration_set, request, message, message_id)
+        links, tracked = self._track(configuration_set, request, message, message_id, account)
+        self.policy.add_unsubscribe(message, unsubscribe_url)
         content_bytes = message.as_bytes()
         if len(content_bytes) > MAX_MESSAGE_BYTES:
             raise MessageRejected("Message length is more than 40 megabytes.")
@@ -465,19 +479,26 @@ class SendingProvider:
             common_headers=mime.common_headers(message, message_id=message_id),
         )
         envelope_from = request.get("FeedbackForwardingEmailAddress") or sender
+        set_options = configuration_set.options if configuration_set else None
+        skipped = self.policy.skipped(account, set_options, listing, recipients)
+        deliver_to = [r for r in recipients if r not in skipped]
         stored = Message(
             message_id,
             now,
             set_name,
             envelope_from,
-            recipients,
+            deliver_to,
             mail,
             content_bytes,
             [{"url": link.url, "tags": link.tags} for link in links],
         )
-        self.store.accept_message(
-            stored, [records.send(mail, happened=now, configuration_set=set_name)], due=now
-        )
+        events = [
+            records.send(mail, happened=now, configuration_set=set_name),
+            *self.policy.bounces(mail, skipped, happened=now, configuration_set=set_name),
+        ]
+        opens, clicks = (tracked.opens, tracked.clicks) if tracked else (False, False)
+        self.policy.reserve(SendRecord(message_id, now, len(recipients), opens, clicks))
+        self.store.accept_message(stored, events, due=now if deliver_to else None)
         self.on_queued()
         return message_id
 
@@ -487,20 +508,27 @@ class SendingProvider:
         request: dict[str, Any],
         message: EmailMessage,
         message_id: str,
-    ) -> list[tracking.Link]:
+        account: dict[str, Any],
+    ) -> tuple[list[tracking.Link], Tracking | None]:
         """Rewrite the HTML parts as the set's tracking asks; the links now tracked."""
-        if configuration_set is None:
-            return []
-        destinations = self.store.list_event_destinations(configuration_set.name) or []
+        account_engagement = engagement_enabled(account)
+        if configuration_set is None and not account_engagement:
+            return [], None
+        destinations = (
+            self.store.list_event_destinations(configuration_set.name) or []
+            if configuration_set
+            else []
+        )
         decision = decide(
-            configuration_set.options,
+            configuration_set.options if configuration_set else {},
             [d.definition for d in destinations],
             request.get("ConfigurationOverrides", {}).get("Tracking"),
             default_host=self.tracking_host,
             default_host_is_listener=self.tracking_host_is_listener,
+            account_engagement=account_engagement,
         )
         if decision is None:
-            return []
+            return [], None
         keyring = self.keys.keyring()
         click_url = decision.click_url(keyring, message_id) if decision.clicks else None
         open_url = decision.pixel_url(keyring, message_id) if decision.opens else None
@@ -515,4 +543,4 @@ class SendingProvider:
             return done.html
 
         mime.transform_html(message, rewrite)
-        return links
+        return links, decision

@@ -1,8 +1,8 @@
 """TagResource, UntagResource, ListTagsForResource, and the tag rules.
 
 Tags live on their resource's record. An ARN names the resource:
-`arn:aws:ses:<region>:<account>:configuration-set/<name>`, `.../identity/<name>` or
-`.../template/<name>`;
+`arn:aws:ses:<region>:<account>:configuration-set/<name>`, `.../identity/<name>`,
+`.../template/<name>` or `.../contact-list/<name>`;
 an ARN of another account, region or resource type is a resource that does
 not exist here.
 """
@@ -17,7 +17,7 @@ from sesame.protocol.errors import BadRequestException, NotFoundException
 from sesame.store.base import Store
 
 MAX_TAGS = 50
-_KINDS = ("configuration-set", "identity", "template")
+_KINDS = ("configuration-set", "identity", "template", "contact-list")
 
 
 def check_tags(tags: list[dict[str, str]]) -> None:
@@ -50,6 +50,7 @@ class TagsProvider:
             "configuration-set": self.store.get_configuration_set,
             "identity": self.store.get_identity,
             "template": self.store.get_email_template,
+            "contact-list": self.store.get_contact_list,
         }
         record = getters[kind](name)
         if record is None:
@@ -63,6 +64,8 @@ class TagsProvider:
             found = self.store.update_configuration_set(name, tags=tags)
         elif kind == "identity":
             found = self.store.update_identity(name, tags=tags)
+        elif kind == "contact-list":
+            found = self.store.set_contact_list_tags(name, tags)
         else:
             found = self.store.update_email_template(name, tags=tags)
         if not found:

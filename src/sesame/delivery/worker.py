@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from sesame.delivery.relay import Failure, Outcome, Relay, RelayPool
 from sesame.events import records
 from sesame.store.base import Delivery, Event, Store
+from sesame.suppression import suppress_from
 
 log = logging.getLogger("sesame.delivery")
 
@@ -165,6 +166,9 @@ class DeliveryWorker:
                     remaining=[f.address for f in outcome.transient],
                     events=events,
                 )
+        if outcome.permanent:
+            # Before the outcome is recorded: whoever sees the Bounce sees the entry.
+            await self._db(suppress_from, self.store, events)
         await self._db(record)
         self.on_events(len(events))
 

@@ -148,6 +148,68 @@ class EmailTemplate:
     created: float = 0.0
 
 
+# --- account, suppression list, contact lists (issue 5) ---
+
+
+@dataclass(frozen=True, slots=True)
+class SendRecord:
+    """One accepted message in the sending ledger (quotas, VDM metrics)."""
+
+    message_id: str
+    sent: float
+    #: Recipients of the message: SES's quotas count recipients, not messages.
+    recipients: int
+    opens_tracked: bool = False
+    clicks_tracked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SendLimit:
+    """At most `recipients` recipients within any `window` seconds; `name` is what
+    `reserve_send` answers when a send would pass it."""
+
+    name: str
+    window: float
+    recipients: float
+    #: A single message bigger than the limit may go when the window is empty
+    #: (a per-second rate below a message's recipient count must not block it forever).
+    allow_oversized: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressedDestination:
+    email: str
+    #: "BOUNCE" or "COMPLAINT".
+    reason: str
+    updated: float
+    message_id: str | None = None
+    feedback_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactList:
+    name: str
+    description: str | None
+    #: The Topic structures as sent (TopicName, DisplayName, Description,
+    #: DefaultSubscriptionStatus).
+    topics: list[dict[str, Any]]
+    tags: list[dict[str, str]]
+    created: float
+    updated: float
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    list_name: str
+    email: str
+    #: TopicPreference structures: {"TopicName", "SubscriptionStatus"}.
+    preferences: list[dict[str, str]]
+    unsubscribe_all: bool
+    attributes: str | None
+    created: float
+    updated: float
+
+
 # --- inbox -------------------------------------------------------------------------
 
 
@@ -291,8 +353,9 @@ class Store(Protocol):
     def delete_identity(self, name: str) -> bool: ...
 
     # Messages, the outbound queue and events ---------------------------------
-    def accept_message(self, message: Message, events: list[Event], *, due: float) -> None:
-        """Store a message, its outbound-queue row and its first events, together."""
+    def accept_message(self, message: Message, events: list[Event], *, due: float | None) -> None:
+        """Store a message, its outbound-queue row and its first events, together;
+        `due` None stores it with nothing to deliver (every recipient suppressed)."""
 
     def get_message(self, message_id: str) -> Message | None: ...
 
@@ -408,6 +471,99 @@ class Store(Protocol):
     def sns_certificate(self, make: Callable[[], SnsCertificate]) -> SnsCertificate:
         """The notification-signing key in force: if there is none yet, `make()` one and
         store it, in one transaction (so every process on the database agrees)."""
+
+    # --- account, suppression list, contact lists (issue 5) ---
+    def account_settings(self) -> dict[str, Any]:
+        """Every stored account-level block by name (SendingEnabled, Details, ...)."""
+        ...
+
+    def put_account_setting(self, name: str, value: Any) -> None:
+        """Replace one account-level block."""
+
+    def reserve_send(self, record: SendRecord, limits: list[SendLimit]) -> str | None:
+        """Record a send unless it would pass one of `limits`, atomically across every
+        process on the database; None when recorded, else the name of the limit."""
+        ...
+
+    def recipients_sent_since(self, since: float) -> int:
+        """Recipients of the sends recorded strictly after `since`."""
+        ...
+
+    def tracking_of(self, message_ids: list[str]) -> dict[str, tuple[bool, bool]]:
+        """(opens tracked, clicks tracked) of each recorded message among `message_ids`."""
+        ...
+
+    def count_api_call(self, operation: str, second: int, limit: int) -> bool:
+        """Count one call of `operation` in that whole second, unless `limit` calls
+        were counted already (then False, nothing counted); atomic across processes."""
+        ...
+
+    def put_suppressed_destination(self, record: SuppressedDestination) -> None:
+        """Add or replace the entry of `record.email` (the caller normalises addresses;
+        the store compares them exactly)."""
+
+    def get_suppressed_destination(self, email: str) -> SuppressedDestination | None: ...
+
+    def list_suppressed_destinations(
+        self,
+        *,
+        reasons: list[str] | None,
+        start: float | None,
+        end: float | None,
+        after: str | None,
+        limit: int,
+    ) -> list[SuppressedDestination]:
+        """In ascending address order, strictly after `after`; `start`/`end` bound the
+        last update time (inclusive)."""
+        ...
+
+    def delete_suppressed_destination(self, email: str) -> bool: ...
+
+    def suppressed_among(self, emails: list[str]) -> dict[str, SuppressedDestination]:
+        """The entries of those addresses that are on the list, by address."""
+        ...
+
+    def create_contact_list(self, record: ContactList, *, limit: int) -> None:
+        """Insert; LimitReached at `limit` lists (checked first), Duplicate if the name
+        exists."""
+
+    def get_contact_list(self, name: str) -> ContactList | None: ...
+
+    def list_contact_lists(self, *, after: str | None, limit: int) -> list[ContactList]:
+        """Ascending name order, strictly after `after`."""
+        ...
+
+    def update_contact_list(
+        self, name: str, *, topics: list[dict[str, Any]], description: str | None, updated: float
+    ) -> bool: ...
+
+    def delete_contact_list(self, name: str) -> bool:
+        """Delete a list and its contacts."""
+        ...
+
+    def set_contact_list_tags(self, name: str, tags: list[dict[str, str]]) -> bool:
+        """Replace a list's tags; False if it does not exist."""
+        ...
+
+    def create_contact(self, record: Contact) -> None:
+        """Insert; Missing if the list does not exist, Duplicate if the contact does."""
+
+    def get_contact(self, list_name: str, email: str) -> Contact | None: ...
+
+    def list_contacts(self, list_name: str, *, after: str | None, limit: int) -> list[Contact]:
+        """Ascending lower-cased address order, strictly after `after` (lower case)."""
+        ...
+
+    def save_contact(self, record: Contact, events: list[Event]) -> bool:
+        """Insert or replace a contact and record events, together; False (nothing
+        written) if the list does not exist."""
+        ...
+
+    def delete_contact(self, list_name: str, email: str) -> bool: ...
+
+    def events_between(self, start: float, end: float, event_types: list[str]) -> list[Event]:
+        """Events of those types with start <= happened < end, oldest first (no limit)."""
+        ...
 
     # --- inbox ------------------------------------------------------------------
     def inbox_messages(

@@ -40,6 +40,7 @@ from sesame.store.base import (
     SnsCertificate,
 )
 from sesame.store.schema import migrations
+from sesame.store.sqlite_account import AccountTables
 
 
 def _dump(value: Any) -> str:
@@ -51,7 +52,7 @@ def _dump(value: Any) -> str:
 _RECORD = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
-class SQLiteStore:
+class SQLiteStore(AccountTables):
     """Store on one SQLite file (see module docstring for the concurrency rules)."""
 
     fast_reads = True
@@ -332,7 +333,7 @@ class SQLiteStore:
         return cursor.rowcount > 0
 
     # Messages, the outbound queue and events ---------------------------------
-    def accept_message(self, message: Message, events: list[Event], *, due: float) -> None:
+    def accept_message(self, message: Message, events: list[Event], *, due: float | None) -> None:
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO messages (id, created, configuration_set, sender, recipients, mail, "
@@ -348,10 +349,11 @@ class SQLiteStore:
                     _dump(message.links),
                 ),
             )
-            conn.execute(
-                "INSERT INTO outbox (message_id, due, attempts) VALUES (?, ?, 0)",
-                (message.id, due),
-            )
+            if due is not None:
+                conn.execute(
+                    "INSERT INTO outbox (message_id, due, attempts) VALUES (?, ?, 0)",
+                    (message.id, due),
+                )
             _insert_events(conn, events)
 
     def get_message(self, message_id: str) -> Message | None:
