@@ -26,6 +26,10 @@ class Received:
     data: bytes
     #: The client's (address, port): one per SMTP connection.
     peer: tuple[str, int] = ("", 0)
+    #: Whether the session was encrypted (STARTTLS or implicit TLS), and the
+    #: AUTH login it authenticated as, if any.
+    tls: bool = False
+    login: str | None = None
 
     def message(self) -> EmailMessage:
         parsed = message_from_bytes(self.data, policy=policy.default)
@@ -51,18 +55,30 @@ class _Handler:
     async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
         self, server: Any, session: Any, envelope: Any
     ) -> str:
+        login = session.auth_data.login.decode() if session.authenticated else None
         received = Received(
-            envelope.mail_from, list(envelope.rcpt_tos), envelope.content, tuple(session.peer)
+            envelope.mail_from,
+            list(envelope.rcpt_tos),
+            envelope.content,
+            tuple(session.peer),
+            # session.ssl is set by STARTTLS; an implicit-TLS session shows on its transport.
+            tls=session.ssl is not None
+            or server.transport.get_extra_info("ssl_object") is not None,
+            login=login,
         )
         self.inbox.put(received)
         return "250 2.0.0 Ok: queued by the test sink"
 
 
 class SmtpSink:
-    def __init__(self, port: int | None = None) -> None:
+    """`options` go to aiosmtpd's Controller (and so its SMTP server): `tls_context`
+    and `require_starttls` for STARTTLS, `ssl_context` for implicit TLS,
+    `authenticator` and `auth_require_tls` for AUTH."""
+
+    def __init__(self, port: int | None = None, **options: Any) -> None:
         self.handler = _Handler()
         self.port = port or free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **options)
 
     @property
     def address(self) -> str:

@@ -61,6 +61,7 @@ def relay_of(settings: Settings) -> Relay | None:
         settings.smtp_tls,
         settings.smtp_username,
         settings.smtp_password,
+        ca_file=settings.smtp_ca_file,
     )
 
 

@@ -60,6 +60,12 @@ class Settings:
         "TLS to the relay: none, starttls (upgrade after EHLO) or tls (implicit, port 465).",
         choices=("none", "starttls", "tls"),
     )
+    smtp_ca_file: str | None = _option(
+        None,
+        "PEM file of the CA certificate(s) that sign the relay's TLS certificate, for a "
+        "relay with a private CA or a self-signed certificate (default: the system's CAs). "
+        "The certificate and its host name are always verified.",
+    )
     smtp_username: str | None = _option(None, "User name for SMTP AUTH at the relay.")
     smtp_password: str | None = _option(None, "Password for SMTP AUTH at the relay.", secret=True)
     delivery_retry_seconds: int = _option(
@@ -166,6 +172,8 @@ class Settings:
             host, _, port = self.smtp_relay.rpartition(":")
             if not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError(f"--smtp-relay must be HOST:PORT, not {self.smtp_relay!r}")
+        if self.smtp_ca_file is not None and not Path(self.smtp_ca_file).is_file():
+            raise ValueError(f"--smtp-ca-file: no such file: {self.smtp_ca_file}")
         if self.delivery_retry_seconds < 1:
             raise ValueError("--delivery-retry-seconds must be at least 1")
         try:

@@ -27,6 +27,8 @@ class Relay:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout: float = 60.0
+    #: PEM CA bundle to verify the relay's certificate with, instead of the system's.
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +57,17 @@ class Outcome:
     transient: list[Failure]
 
 
+#: Replies that say the relay wants something of the client, not of the message:
+#: 530 authentication (or STARTTLS) required, 534 a stronger mechanism, 535 bad
+#: credentials, 538 encryption required (RFC 4954 §6, RFC 3207 §4).
+_RELAY_SETUP_CODES = frozenset((530, 534, 535, 538))
+
+
 def _failure(address: str, code: int, message: str) -> tuple[bool, Failure]:
-    return code >= 500, Failure(address, code, message)
+    """(permanent?, the failure). "Authentication or TLS required" is about Sesame's
+    own connection to the relay, not the recipient: retried, never a bounce (and so
+    never an address put on the suppression list)."""
+    return code >= 500 and code not in _RELAY_SETUP_CODES, Failure(address, code, message)
 
 
 #: The name Sesame gives in EHLO; looked up once, because aiosmtplib would
@@ -74,6 +85,7 @@ def _client(relay: Relay) -> aiosmtplib.SMTP:
         username=relay.username,
         password=relay.password,
         timeout=relay.timeout,
+        cert_bundle=relay.ca_file,
     )
 
 
