@@ -1,4 +1,4 @@
-"""The store interface: one Protocol, one SQLite and (later) one PostgreSQL implementation.
+"""The store interface: one Protocol, implemented for SQLite and for PostgreSQL.
 
 Records keep AWS member names inside their JSON blocks (`TrackingOptions`,
 `DeliveryOptions`, ...), so a provider can hand them back to the wire
@@ -283,6 +283,11 @@ class Store(Protocol):
     concurrency: int
 
     def close(self) -> None: ...
+
+    def migrate(self, target: int | None = None) -> int:
+        """Apply the pending migrations (those up to `target` only, when given) in one
+        transaction; return the schema version in force."""
+        ...
 
     # Configuration sets ---------------------------------------------------
     def create_configuration_set(self, record: ConfigurationSet, *, limit: int) -> None:
