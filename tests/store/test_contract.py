@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -30,19 +28,7 @@ from sesame.store.base import (
     SuppressedDestination,
 )
 from sesame.store.schema import latest_version
-from sesame.store.sqlite import SQLiteStore
-
-Backend = Callable[[Path], Store]
-BACKENDS: dict[str, Backend] = {
-    "sqlite": lambda folder: open_store(f"sqlite:///{folder / 'contract.db'}"),
-}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    backend = BACKENDS[request.param](tmp_path)
-    yield backend
-    backend.close()
+from store.conftest import Backend
 
 
 def cs(name: str, **options: object) -> ConfigurationSet:
@@ -179,11 +165,11 @@ def test_identities(store: Store) -> None:
     assert not store.delete_identity("example.com")
 
 
-def test_everything_survives_reopening(tmp_path: Path) -> None:
-    first = SQLiteStore(tmp_path / "s.db")
+def test_everything_survives_reopening(backend: Backend) -> None:
+    first = backend.open()
     first.create_configuration_set(cs("kept"), limit=10)
     first.close()
-    second = SQLiteStore(tmp_path / "s.db")
+    second = backend.open()
     assert second.get_configuration_set("kept") == cs("kept")
     assert second.migrate() == latest_version()
     second.close()

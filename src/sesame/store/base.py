@@ -32,6 +32,10 @@ class LimitReached(StoreError):
     """Adding the record would pass a per-account or per-parent limit."""
 
 
+class Unreachable(StoreError):
+    """The database cannot be opened (the message says why, without secrets)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ConfigurationSet:
     name: str

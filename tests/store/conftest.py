@@ -1,0 +1,39 @@
+"""The store fixture of the contract suite: each test runs once per backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sesame.store import open_store
+from sesame.store.base import Store
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where a test's database is; `open()` as often as a test needs processes."""
+
+    name: str
+    url: str
+
+    def open(self, **options: Any) -> Store:
+        # A small pool: enough for the concurrency tests, cheap to open per test.
+        return open_store(self.url, pool_size=4, **options)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if request.param == "sqlite":
+        return Backend("sqlite", f"sqlite:///{tmp_path / 'contract.db'}")
+    return Backend("postgres", request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def store(backend: Backend) -> Iterator[Store]:
+    opened = backend.open()
+    yield opened
+    opened.close()
