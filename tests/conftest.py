@@ -16,12 +16,21 @@ from harness import RunningSesame, start_sesame
 from smtp_sink import SmtpSink
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def postgres_status() -> str:
     url = database.server_url()
     if url is None:
         outcome = "fail (CI is set)" if os.environ.get("CI") else "are skipped"
         return f"postgresql: {database.why_missing()}; the tests marked postgres {outcome}"
-    return f"postgresql: {shown_url(url)}; the tests marked postgres run"
+    return f"postgresql: {shown_url(url)}; the tests marked postgres run there"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return postgres_status()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # Also under -q (which hides the header): `make test` says whether PostgreSQL ran.
+    terminalreporter.write_line(postgres_status())
 
 
 @pytest.fixture(scope="session")

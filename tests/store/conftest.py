@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,3 +38,19 @@ def store(backend: Backend) -> Iterator[Store]:
     opened = backend.open()
     yield opened
     opened.close()
+
+
+def at_once(*targets: Callable[[], None]) -> None:
+    """Run each target on a thread of its own, all released together; wait for all.
+    (An exception in one fails the test: pytest turns it into an error.)"""
+    start = threading.Barrier(len(targets))
+
+    def run(target: Callable[[], None]) -> None:
+        start.wait()
+        target()
+
+    threads = [threading.Thread(target=run, args=(target,)) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

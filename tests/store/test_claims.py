@@ -4,13 +4,12 @@ take the same row, and a row whose lease ran out is taken over."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from sesame.store.base import ConfigurationSet, Event, EventDestination, Message, Store
-from store.conftest import Backend
+from store.conftest import Backend, at_once
 
 ROWS = 60
 SNS = {"SnsDestination": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t"}}
@@ -28,22 +27,18 @@ def message(message_id: str) -> Message:
     return Message(message_id, 1.0, "cs", "from@example.com", ["to@example.com"], {}, b"x")
 
 
-def claim_at_once(stores: list[Store], claim: Callable[[Store], list[str]]) -> list[list[str]]:
-    """Three threads per store claim in batches until nothing is left; what each took."""
-    workers = [store for store in stores for _ in range(3)]
-    start = threading.Barrier(len(workers))
-    taken: list[list[str]] = [[] for _ in workers]
+def claim_at_once(stores: list[Store], claim: Callable[[Store], list[str]]) -> list[str]:
+    """Three threads per store claim in batches until nothing is left; all they took."""
+    taken: list[str] = []
 
-    def run(index: int) -> None:
-        start.wait()
-        while batch := claim(workers[index]):
-            taken[index] += batch
+    def worker(store: Store) -> Callable[[], None]:
+        def run() -> None:
+            while batch := claim(store):
+                taken.extend(batch)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(workers))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        return run
+
+    at_once(*[worker(store) for store in stores for _ in range(3)])
     return taken
 
 
@@ -57,8 +52,7 @@ def test_two_processes_never_claim_the_same_delivery(pair: tuple[Store, Store]) 
         return [d.message.id for d in store.claim_deliveries(now=1.0, lease=60.0, limit=4)]
 
     taken = claim_at_once([first, second], claim)
-    everything = [message_id for batch in taken for message_id in batch]
-    assert sorted(everything) == ids  # every row once: none twice, none left
+    assert sorted(taken) == ids  # every row once: none twice, none left
     assert first.claim_deliveries(now=30.0, lease=60.0, limit=ROWS) == []
 
 
@@ -95,8 +89,7 @@ def test_two_processes_never_claim_the_same_publication(pair: tuple[Store, Store
     def claim(store: Store) -> list[str]:
         return [p.event.message_id for p in store.claim_publications(now=5.0, lease=60, limit=4)]
 
-    taken = claim_at_once([first, second], claim)
-    assert sorted(message_id for batch in taken for message_id in batch) == ids
+    assert sorted(claim_at_once([first, second], claim)) == ids
 
 
 def test_a_dead_processes_publications_are_taken_over_when_its_lease_ends(
@@ -119,22 +112,15 @@ def test_lanes_stay_whole_when_writers_and_finishers_race(pair: tuple[Store, Sto
     writer, finisher = pair
     ids = publishing(writer)
     heads = writer.claim_publications(now=5.0, lease=60.0, limit=ROWS)
-    start = threading.Barrier(2)
 
     def write() -> None:
-        start.wait()
         for message_id in ids:
             writer.add_events([Event(f"{message_id}-2", message_id, "Send", 2.0, "cs", {})])
 
     def finish() -> None:
-        start.wait()
         for head in heads:
             finisher.finish_publications([head.id])
 
-    threads = [threading.Thread(target=write), threading.Thread(target=finish)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(write, finish)
     second = writer.claim_publications(now=100.0, lease=60.0, limit=ROWS * 2)
     assert sorted(p.event.id for p in second) == sorted(f"{m}-2" for m in ids)

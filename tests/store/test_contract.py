@@ -28,7 +28,7 @@ from sesame.store.base import (
     SuppressedDestination,
 )
 from sesame.store.schema import latest_version
-from store.conftest import Backend
+from store.conftest import Backend, at_once
 
 
 def cs(name: str, **options: object) -> ConfigurationSet:
@@ -225,23 +225,14 @@ def test_claims_lease_and_never_hand_out_a_row_twice(store: Store) -> None:
 def test_concurrent_claims_split_the_rows(store: Store) -> None:
     for index in range(40):
         store.accept_message(message(f"m{index:02}"), [], due=0.0)
-    got: list[list[str]] = []
-    start = threading.Barrier(4)
+    got: list[str] = []
 
     def claim() -> None:
-        start.wait()
-        mine: list[str] = []
         while batch := store.claim_deliveries(now=1.0, lease=60.0, limit=3):
-            mine += [d.message.id for d in batch]
-        got.append(mine)
+            got.extend(d.message.id for d in batch)
 
-    threads = [threading.Thread(target=claim) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    everything = [m for mine in got for m in mine]
-    assert sorted(everything) == [f"m{index:02}" for index in range(40)]
+    at_once(*[claim] * 4)
+    assert sorted(got) == [f"m{index:02}" for index in range(40)]
 
 
 def test_finish_and_defer(store: Store) -> None:

@@ -3,8 +3,6 @@ from the previous version with data in it, and by several processes at once."""
 
 from __future__ import annotations
 
-import threading
-
 from sesame.store.base import (
     ConfigurationSet,
     EmailIdentity,
@@ -15,7 +13,7 @@ from sesame.store.base import (
     Store,
 )
 from sesame.store.schema import latest_version, migrations
-from store.conftest import Backend
+from store.conftest import Backend, at_once
 
 
 def test_an_empty_database_is_migrated_to_the_latest_version(backend: Backend) -> None:
@@ -68,22 +66,11 @@ def test_the_previous_version_is_migrated_with_its_data(backend: Backend) -> Non
 
 def test_nodes_starting_at_once_migrate_once(backend: Backend) -> None:
     versions: list[int] = []
-    problems: list[BaseException] = []
-    start = threading.Barrier(4)
 
     def node() -> None:
-        start.wait()
-        try:
-            store = backend.open()
-            versions.append(store.migrate())
-            store.close()
-        except BaseException as problem:  # reported below, with the others
-            problems.append(problem)
+        store = backend.open()
+        versions.append(store.migrate())
+        store.close()
 
-    threads = [threading.Thread(target=node) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert problems == []
+    at_once(*[node] * 4)
     assert versions == [latest_version()] * 4

@@ -127,7 +127,7 @@ class PostgresStore(RelationalStore):
             open=False,
             name="sesame",
         )
-        # Fail at start, with the server's reason, rather than on the first request.
+        # Wait for the pool's first connection, so the store is usable on return.
         self._pool.open(wait=True, timeout=30)
         self._reads = _Reads(self._pool)
         try:

@@ -602,14 +602,17 @@ class RelationalStore(AccountTables):
         self, id: str, *, due: float, error: str, done: list[str], give_up: bool
     ) -> None:
         with self._write() as conn:
+            # The lane's turn before the row's lock, in the order every lane writer
+            # takes them, so two writers never wait for each other in a circle.
+            lane = _lane_of(conn, id) if give_up else None
+            if lane is not None:
+                self._serialise_lanes(conn, [lane])
             conn.execute(
                 "UPDATE publications SET attempts = attempts + 1, due = ?, lease_until = NULL, "
                 "last_error = ?, done = ?, gave_up = ?, head = ? WHERE id = ?",
                 (due, error, _dump(done), due if give_up else None, 0 if give_up else 1, id),
             )
-            lane = _lane_of(conn, id)
-            if give_up and lane is not None:
-                self._serialise_lanes(conn, [lane])
+            if lane is not None:
                 _promote(conn, lane)
 
     def failed_publications(self, *, limit: int = 1000) -> list[Publication]:
