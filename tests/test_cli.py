@@ -115,9 +115,10 @@ def test_environment_variables_configure_serve(
 
 
 def test_several_workers_share_one_port_and_one_database(
-    tmp_path: Path, stop: list[subprocess.Popen[str]]
+    tmp_path: Path, stop: list[subprocess.Popen[str]], shared_database: dict[str, Any]
 ) -> None:
     port = str(free_port())
+    database = ["--database-url", shared_database["database_url"]] if shared_database else []
     process, lines = _serve(
         tmp_path,
         "--port",
@@ -128,6 +129,7 @@ def test_several_workers_share_one_port_and_one_database(
         "AKIAWORKERSTESTKEY01",
         "--secret-access-key",
         "w" * 40,
+        *database,
     )
     stop.append(process)
     assert lines[-1] == f"Sesame is ready on http://127.0.0.1:{port} (2 workers)"
