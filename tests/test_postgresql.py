@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from engagement import configure, fetch, send, sns, topic
 from harness import (
@@ -119,3 +120,24 @@ def test_serve_and_two_workers_share_one_postgresql_database(
             if process.stdout is not None:
                 process.stdout.close()
         receiver.stop()
+
+
+def test_text_postgresql_cannot_hold_is_a_bad_request(tmp_path: Path, postgres_url: str) -> None:
+    running = start_sesame(tmp_path, database_url=postgres_url)
+    try:
+        ses = running.client()
+        for call in (
+            lambda: ses.create_contact_list(ContactListName="list", Description="a\x00b"),
+            lambda: ses.put_suppressed_destination(EmailAddress="a\x00@x.com", Reason="BOUNCE"),
+        ):
+            with pytest.raises(ClientError) as caught:
+                call()
+            answer = caught.value.response
+            assert answer["ResponseMetadata"]["HTTPStatusCode"] == 400
+            assert answer["Error"] == {
+                "Code": "BadRequestException",
+                "Message": "Text values must not contain the NUL character (U+0000).",
+            }
+        ses.create_contact_list(ContactListName="list", Description="fine")
+    finally:
+        running.stop()

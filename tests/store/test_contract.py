@@ -251,6 +251,15 @@ def test_finish_and_defer(store: Store) -> None:
     assert [e.event_type for e in store.list_events(message_id="a")] == ["Delivery"]
 
 
+def test_an_error_text_with_a_nul_is_kept_without_it(store: Store) -> None:
+    # A relay's reply is not ours to trust; PostgreSQL text cannot hold a NUL.
+    store.accept_message(message("a"), [], due=0.0)
+    store.claim_deliveries(now=1.0, lease=60.0, limit=10)
+    store.defer_delivery("a", due=5.0, error="451 \x00later", remaining=[], events=[])
+    [retry] = store.claim_deliveries(now=5.0, lease=60.0, limit=10)
+    assert retry.attempts == 1
+
+
 def test_messages_newest_first_and_filtered(store: Store) -> None:
     store.accept_message(message("old", 1.0, ["x@example.com"]), [], due=0.0)
     store.accept_message(message("new", 2.0, ["y@example.com", "x@example.com"]), [], due=0.0)

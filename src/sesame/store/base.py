@@ -32,6 +32,11 @@ class LimitReached(StoreError):
     """Adding the record would pass a per-account or per-parent limit."""
 
 
+class Unstorable(StoreError):
+    """A value the database cannot keep: PostgreSQL text holds no U+0000 (NUL). The
+    API answers it as a bad request."""
+
+
 class Unreachable(StoreError):
     """The database cannot be opened (the message says why, without secrets)."""
 

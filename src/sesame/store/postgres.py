@@ -35,7 +35,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from sesame.store import DEFAULT_POOL_SIZE
-from sesame.store.base import Duplicate, Unreachable
+from sesame.store.base import Duplicate, Unreachable, Unstorable
 from sesame.store.relational import Connection, RelationalStore, lock_key
 
 
@@ -90,7 +90,7 @@ class _Reads:
         self._pool = pool
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> _Result:
-        with self._pool.connection() as conn:
+        with _storable(), self._pool.connection() as conn:
             cursor = conn.execute(_placeholders(sql), parameters)
             rows = cursor.fetchall() if cursor.description is not None else []
             return _Result(rows, cursor.rowcount)
@@ -143,7 +143,7 @@ class PostgresStore(RelationalStore):
     @contextmanager
     def _write(self) -> Iterator[_Transaction]:
         try:
-            with self._pool.connection() as conn, conn.transaction():
+            with _storable(), self._pool.connection() as conn, conn.transaction():
                 yield _Transaction(conn)
         except psycopg.errors.UniqueViolation as problem:
             raise Duplicate(problem.diag.constraint_name or "") from None
@@ -159,3 +159,14 @@ class PostgresStore(RelationalStore):
 
 
 _TEXT = re.compile(r"\bTEXT\b")
+
+
+@contextmanager
+def _storable() -> Iterator[None]:
+    """A NUL in a text parameter (psycopg refuses it before sending) → Unstorable."""
+    try:
+        yield
+    except psycopg.DataError as problem:
+        if "NUL" not in str(problem):
+            raise
+        raise Unstorable("Text values must not contain the NUL character (U+0000).") from None

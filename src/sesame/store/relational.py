@@ -84,6 +84,12 @@ def _dump(value: Any) -> str:
 _RECORD = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
+def _diagnostic(error: str) -> str:
+    """An error text as kept: a remote SMTP or HTTP server wrote it, and PostgreSQL
+    text cannot hold a NUL."""
+    return error.replace("\x00", "")
+
+
 def lock_key(name: str) -> int:
     """A signed 64-bit number for `name` (PostgreSQL advisory locks take a bigint)."""
     return int.from_bytes(
@@ -448,7 +454,7 @@ class RelationalStore(AccountTables):
             conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, due = ?, lease_until = NULL, "
                 "last_error = ?, remaining = ? WHERE message_id = ?",
-                (due, error, _dump(remaining), message_id),
+                (due, _diagnostic(error), _dump(remaining), message_id),
             )
             self._insert_events(conn, events)
 
@@ -610,7 +616,14 @@ class RelationalStore(AccountTables):
             conn.execute(
                 "UPDATE publications SET attempts = attempts + 1, due = ?, lease_until = NULL, "
                 "last_error = ?, done = ?, gave_up = ?, head = ? WHERE id = ?",
-                (due, error, _dump(done), due if give_up else None, 0 if give_up else 1, id),
+                (
+                    due,
+                    _diagnostic(error),
+                    _dump(done),
+                    due if give_up else None,
+                    0 if give_up else 1,
+                    id,
+                ),
             )
             if lane is not None:
                 _promote(conn, lane)
