@@ -112,13 +112,7 @@ __all__ = [
 
 def render(template: str, data: Mapping[str, Any], *, escape_html: bool) -> str:
     """Render one template part against `data` (JSON-shaped: dicts, lists, scalars)."""
-    runner = _compile(template)
-    out = Out(escape_html)
-    try:
-        runner(Frame(data, (data,), {"root": data}, (), (), None), out)
-    except RecursionError:
-        raise RenderingError("The template data is nested too deeply to render.") from None
-    return "".join(out.parts)
+    return _run(_compile(template), data, escape_html=escape_html)
 
 
 def render_template(
@@ -131,17 +125,7 @@ def render_template(
     """
     runners = [_compile_part(name, part) for name, part in _parts(subject, text, html)]
     data = parse_template_data(data_json)
-    rendered: list[str | None] = []
-    for runner in runners:
-        if runner is None:
-            rendered.append(None)
-            continue
-        out = Out(False)
-        try:
-            runner(Frame(data, (data,), {"root": data}, (), (), None), out)
-        except RecursionError:
-            raise RenderingError("The template data is nested too deeply to render.") from None
-        rendered.append("".join(out.parts))
+    rendered = [None if r is None else _run(r, data, escape_html=False) for r in runners]
     return rendered[0], rendered[1], rendered[2]
 
 
@@ -187,6 +171,15 @@ def _json_kind(value: object) -> str:
 def _parts(subject: str | None, text: str | None, html: str | None) -> list[tuple[str, str | None]]:
     # Part names are the members of SES v2's EmailTemplateContent.
     return [("Subject", subject), ("Text", text), ("Html", html)]
+
+
+def _run(runner: Runner, data: Mapping[str, Any], *, escape_html: bool) -> str:
+    out = Out(escape_html)
+    try:
+        runner(Frame(data, (data,), {"root": data}, (), (), None), out)
+    except RecursionError:
+        raise RenderingError("The template data is nested too deeply to render.") from None
+    return "".join(out.parts)
 
 
 def _compile_part(name: str, template: str | None) -> Runner | None:
