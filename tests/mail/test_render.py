@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from sesame.mail import render as render_module
+from sesame.mail.handlebars import parser, runtime
 from sesame.mail.render import (
     MissingAttributeError,
     RenderingError,
@@ -417,7 +418,7 @@ def test_syntax_errors(template: str, line: int, column: int, problem: str) -> N
 
 
 def test_nesting_limit() -> None:
-    limit = render_module.MAX_NESTING
+    limit = parser.MAX_NESTING
     ok = "{{#if a}}" * limit + "x" + "{{/if}}" * limit
     assert _render(ok, {"a": 1}) == "x"
     with pytest.raises(TemplateSyntaxError, match="nested more than"):
@@ -569,14 +570,14 @@ def test_recursive_tree_partial() -> None:
 
 
 def test_step_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(render_module, "MAX_STEPS", 12)  # 3 outer + 9 inner iterations
+    monkeypatch.setattr(runtime, "MAX_STEPS", 12)  # 3 outer + 9 inner iterations
     assert _render("{{#each xs}}{{#each ../xs}}.{{/each}}{{/each}}") == "." * 9
     with pytest.raises(RenderingError, match="more than 12 loop iterations"):
         _render("{{#each xs}}{{#each ../xs}}{{#each ../../xs}}.{{/each}}{{/each}}{{/each}}")
 
 
 def test_output_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(render_module, "MAX_OUTPUT", 100)
+    monkeypatch.setattr(runtime, "MAX_OUTPUT", 100)
     assert len(_render("{{#each xs}}" + "x" * 30 + "{{/each}}")) == 90
     with pytest.raises(RenderingError, match="longer than 100 characters"):
         _render("{{#each xs}}{{../html}}{{../html}}{{/each}}")
