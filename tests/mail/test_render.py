@@ -206,6 +206,13 @@ RENDERED: list[tuple[str, str, str]] = [
     ("partial hash",
      "{{#*inline 'p'}}{{greeting}} {{name}}{{/inline}}{{> p greeting='Hi'}}", "Hi Ann"),
     ("partial quoted name", "{{#*inline 'a b'}}AB{{/inline}}{{> 'a b'}}", "AB"),
+    # The caller's block params reach a partial's hash, context and dynamic name.
+    ("block param in partial hash",
+     "{{#*inline 'p'}}[{{k}}]{{/inline}}{{#each xs as |x|}}{{> p k=x}}{{/each}}", "[a][b][c]"),
+    ("block param as partial context",
+     "{{#*inline 'p'}}[{{this}}]{{/inline}}{{#each xs as |x|}}{{> p x}}{{/each}}", "[a][b][c]"),
+    ("block param in dynamic partial",
+     "{{#*inline 'v'}}V{{/inline}}{{#with obj as |c|}}{{> (lookup c 'k')}}{{/with}}", "V"),
     ("dynamic partial", "{{#*inline 'row'}}R{{/inline}}{{> (lookup . 'pname')}}", "R"),
     ("partial defined later", "{{> late}}{{#*inline 'late'}}L{{/inline}}", "L"),
     ("partial sees root and data",

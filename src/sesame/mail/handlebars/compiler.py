@@ -117,7 +117,7 @@ class Compiler:
             elif isinstance(node, Mustache):
                 add(self.mustache(node, bp))
             elif isinstance(node, Partial):
-                add(self.partial(node.call, node.indent, None))
+                add(self.partial(node.call, node.indent, None, bp))
             elif isinstance(node, Block):
                 if node.kind == "inline":
                     name = node.call.params[0]
@@ -256,7 +256,7 @@ class Compiler:
         call = block.call
         if block.kind == "partial":
             body, partials = self.program_parts(block.program or Program([]), frozenset())
-            return self.partial(call, "", (body, partials))
+            return self.partial(call, "", (body, partials), bp)
         path = _as_path(call.path)
         name = _simple_name(path, bp)
         names = block.program.block_params if block.program is not None else ()
@@ -281,21 +281,28 @@ class Compiler:
         return section_block(self.path(path, bp), program or noop, inverse, names)
 
     def partial(
-        self, call: Call, indent: str, fallback: tuple[Runner, dict[str, Runner]] | None
+        self,
+        call: Call,
+        indent: str,
+        fallback: tuple[Runner, dict[str, Runner]] | None,
+        bp: frozenset[str],
     ) -> Runner:
+        # The target, context and hash are evaluated where the partial is called, so
+        # the caller's block params are in scope there (`{{> p k=x}}` inside
+        # `{{#each xs as |x|}}`), as in Handlebars.js.
         target = call.path
         static: str | None = None
         dynamic: Eval | None = None
         is_block_slot = False
         if isinstance(target, SubExpr):
-            dynamic = self.subexpr(target, frozenset())
+            dynamic = self.subexpr(target, bp)
         elif isinstance(target, Path) and target.data:
             is_block_slot = target.original == "@partial-block"
             static = target.original
         else:
             static = target.original
-        context = self.expr(call.params[0], frozenset()) if call.params else None
-        hash_ = {k: self.expr(v, frozenset()) for k, v in call.hash.items()}
+        context = self.expr(call.params[0], bp) if call.params else None
+        hash_ = {k: self.expr(v, bp) for k, v in call.hash.items()}
         body = with_partials(*fallback) if fallback is not None else None
 
         def invoke(frame: Frame, out: Out) -> None:
