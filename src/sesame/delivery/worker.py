@@ -141,7 +141,7 @@ class DeliveryWorker:
             events.append(self._bounce(item, outcome.permanent, "Permanent", now))
         # One transaction records the outcome: the row is finished, or deferred.
         record: Callable[[], None] = functools.partial(
-            self.store.finish_delivery, message.id, events
+            self.store.finish_deliveries, [(message.id, events)]
         )
         if outcome.transient:
             give_up_at = message.created + await self._max_delivery_seconds(config_set)

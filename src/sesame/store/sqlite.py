@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -411,10 +411,12 @@ class SQLiteStore(AccountTables):
                 claimed.append(Delivery(message, attempts, recipients))
         return claimed
 
-    def finish_delivery(self, message_id: str, events: list[Event]) -> None:
+    def finish_deliveries(self, finished: Sequence[tuple[str, list[Event]]]) -> None:
         with self._write() as conn:
-            conn.execute("DELETE FROM outbox WHERE message_id = ?", (message_id,))
-            _insert_events(conn, events)
+            conn.executemany(
+                "DELETE FROM outbox WHERE message_id = ?", [(id_,) for id_, _ in finished]
+            )
+            _insert_events(conn, [e for _, events in finished for e in events])
 
     def defer_delivery(
         self,
