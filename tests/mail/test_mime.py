@@ -1363,3 +1363,31 @@ def test_to_bytes_uses_crlf_whatever_the_message_policy() -> None:
     parsed = BytesParser(EmailMessage, policy=policy.default).parsebytes(b"Subject: x\n\nbody\n")
     assert mime.to_bytes(parsed) == b"Subject: x\r\n\r\nbody\r\n"
     assert mime.size(parsed) == len(b"Subject: x\r\n\r\nbody\r\n")
+
+
+DESCRIBED = [
+    build(content("hi", subject="Grüße"), from_address="Jörg <jorg@example.com>"),
+    build(
+        content("t", "<p>h</p>", subject="Sale 🎉 " * 12, attachments=[PDF]),
+        to=[a[1] for a in ADDRESSES],
+        cc=["c@example.com"],
+        reply_to=['"Smith, Ann" <ann@example.com>'],
+    ),
+    build(content("hi", headers=[{"Name": "List-Unsubscribe", "Value": "<https://x/" + "u" * 90}])),
+    build(content("hi", subject="日本語の件名です。" * 4, charset="Shift_JIS")),
+    mime.parse_raw(ONE_LEVEL),
+    mime.parse_raw(
+        b"From: J\xc3\xb6rg <j@example.com>\r\nSubject: Gr\xc3\xbc\xc3\x9fe\r\n\r\nhi\r\n"
+    ),
+    mime.parse_raw(raw("X-Folded: one\r\n two\r\n\tthree", "To: undisclosed-recipients:;")),
+]
+
+
+@pytest.mark.parametrize("message", DESCRIBED)
+def test_a_message_is_described_the_same_from_its_flattened_bytes(message: EmailMessage) -> None:
+    # SendEmail describes the bytes it has just flattened instead of folding each
+    # header again: both must give the event record the same text.
+    data = mime.to_bytes(message)
+    assert mime.header_list(data) == mime.header_list(message)
+    assert mime.common_headers(data) == mime.common_headers(message)
+    assert mime.common_headers(data, message_id=MID) == mime.common_headers(message, message_id=MID)

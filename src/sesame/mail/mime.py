@@ -120,6 +120,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _HEADER_NAME = re.compile(r"[!-9;-~]{1,126}")
 _HEADER_VALUE = re.compile(r"[ -~]*")
 _FOLD = re.compile(r"\r?\n[ \t]")
+#: Where one header field of a flattened header block ends: a CRLF that no fold follows.
+_FIELD_END = re.compile(rb"\r\n(?![ \t])")
 _DISPOSITIONS = {"ATTACHMENT": "attachment", "INLINE": "inline"}
 _ENCODINGS = {"BASE64": "base64", "QUOTED_PRINTABLE": "quoted-printable", "SEVEN_BIT": "7bit"}
 _ASCII = bytes(range(128))
@@ -642,12 +644,29 @@ def transform_html(message: EmailMessage, change: Callable[[str], str]) -> int:
 # --- describing a message ----------------------------------------------------------------
 
 
-def _wire_headers(message: EmailMessage) -> list[tuple[str, str]]:
-    """(name, value) as written on the wire, unfolded (a fold becomes one space);
-    8-bit octets in a Raw message's headers are read as UTF-8."""
+def _wire_headers(source: EmailMessage | bytes) -> list[tuple[str, str]]:
+    """(name, value) of the top-level headers as written on the wire, unfolded (a
+    fold becomes one space); 8-bit octets in a Raw message's headers are read as UTF-8.
+
+    `source` is the message, or its flattened bytes (`to_bytes`, `as_bytes`): the
+    generator writes each header as `POLICY.fold_binary(name, value)`, so reading
+    the header block back gives the same text without folding every header again.
+    """
+    if isinstance(source, bytes):
+        end = source.find(b"\r\n\r\n")
+        block = source if end < 0 else source[: end + 2]
+        lines = [
+            (field[: field.index(b":")].decode("ascii"), field.decode("utf-8", "replace"))
+            for field in _FIELD_END.split(block)
+            if field
+        ]
+    else:
+        lines = [
+            (name, POLICY.fold_binary(name, value).decode("utf-8", "replace"))
+            for name, value in source.raw_items()
+        ]
     found: list[tuple[str, str]] = []
-    for name, value in message.raw_items():
-        line = POLICY.fold_binary(name, value).decode("utf-8", "replace")
+    for name, line in lines:
         value = _FOLD.sub(" ", line[len(name) + 1 :].rstrip("\r\n"))
         found.append((name, value.lstrip(" \t")))
     return found
@@ -660,7 +679,9 @@ def _addresses(values: list[str], field: str) -> list[Address]:
     return found
 
 
-def common_headers(message: EmailMessage, *, message_id: str | None = None) -> dict[str, Any]:
+def common_headers(
+    message: EmailMessage | bytes, *, message_id: str | None = None
+) -> dict[str, Any]:
     """The event record's `mail.commonHeaders` (ses-spec.md §5.6).
 
     Keys appear only for headers the message has. Addresses keep their display
@@ -668,6 +689,7 @@ def common_headers(message: EmailMessage, *, message_id: str | None = None) -> d
     is the header as written. `messageId` is `message_id` when given (SES's own
     sending records carry the bare SES message id), else the Message-ID header
     as written, angle brackets included (as SES's notifications show it).
+    `message` may be the flattened bytes instead (see `_wire_headers`).
     """
     headers = _wire_headers(message)
 
@@ -695,14 +717,15 @@ def common_headers(message: EmailMessage, *, message_id: str | None = None) -> d
 
 
 def header_list(
-    message: EmailMessage, limit: int = 10 * 1024, *, exclude: Sequence[str] = ()
+    message: EmailMessage | bytes, limit: int = 10 * 1024, *, exclude: Sequence[str] = ()
 ) -> tuple[list[dict[str, str]], bool]:
     """The event record's `mail.headers` and `mail.headersTruncated`.
 
     Headers in message order, values as written (unfolded). SES truncates past
     10 KB; here whole headers are kept while `Name: value` lines (CRLF
     included) fit in `limit` octets. `exclude` names headers to leave out (SES's
-    records of Simple content, for one, show no Message-ID).
+    records of Simple content, for one, show no Message-ID). `message` may be the
+    flattened bytes instead (see `_wire_headers`).
     """
     skip = {name.lower() for name in exclude}
     listed: list[dict[str, str]] = []
