@@ -1391,3 +1391,13 @@ def test_a_message_is_described_the_same_from_its_flattened_bytes(message: Email
     assert mime.header_list(data) == mime.header_list(message)
     assert mime.common_headers(data) == mime.common_headers(message)
     assert mime.common_headers(data, message_id=MID) == mime.common_headers(message, message_id=MID)
+
+
+def test_header_classes_are_made_once_per_kind_and_behave_as_the_stdlib_ones() -> None:
+    factory = mime.POLICY.header_factory
+    assert factory["X-One"] is factory["X-Two"]
+    assert factory["Subject"] is factory["subject"] is not factory["X-One"]
+    assert factory["To"] is factory["cc"] is not factory["X-One"]
+    header = factory("To", "Ann <ann@example.com>, b@example.com")
+    assert [a.addr_spec for a in header.addresses] == ["ann@example.com", "b@example.com"]
+    assert factory("Subject", "=?utf-8?q?Gr=C3=BC=C3=9Fe?=") == "Grüße"
