@@ -97,6 +97,11 @@ def _split(failures: list[tuple[bool, Failure]], delivered: list[str], response:
     )
 
 
+#: Connections to the relay a worker keeps at most, each running one transaction at
+#: a time: how many messages it hands to the relay concurrently.
+POOL_SIZE = 8
+
+
 class RelayPool:
     """Connections to the relay, kept open and reused between messages.
 
@@ -108,7 +113,7 @@ class RelayPool:
     is tried once more on a fresh connection.
     """
 
-    def __init__(self, relay: Relay, *, size: int = 8) -> None:
+    def __init__(self, relay: Relay, *, size: int = POOL_SIZE) -> None:
         self.relay = relay
         self.size = size
         self._idle: list[aiosmtplib.SMTP] = []
