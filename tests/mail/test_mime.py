@@ -1401,3 +1401,54 @@ def test_header_classes_are_made_once_per_kind_and_behave_as_the_stdlib_ones() -
     header = factory("To", "Ann <ann@example.com>, b@example.com")
     assert [a.addr_spec for a in header.addresses] == ["ann@example.com", "b@example.com"]
     assert factory("Subject", "=?utf-8?q?Gr=C3=BC=C3=9Fe?=") == "Grüße"
+
+
+def stdlib_folded(name: str, value: Any) -> bytes:
+    """The header as the stdlib's own header classes write it."""
+    message = EmailMessage(policy=mime.POLICY)
+    message[name] = value
+    return mime.POLICY.fold_binary(name, message[name])
+
+
+def our_folded(name: str, value: Any) -> bytes:
+    message = EmailMessage(policy=mime.POLICY)
+    message[name] = value
+    return mime.POLICY.fold_binary(name, message[name])
+
+
+PLAIN_OR_NOT = [
+    ["news@example.com"],
+    ["News <news@example.com>"],
+    ["The News Team <news.letter@mail.example.com>"],
+    ["o'brien+tag@example.com", "Ann Smith <ann@example.com>"],
+    ["J. Smith <j@example.com>"],  # a dot: quoted
+    ['"Smith, Ann" <ann@example.com>'],
+    ['"=?utf-8?q?x?=" <x@example.com>'],  # looks like an encoded word
+    ["José <jose@example.com>"],
+    ["Ann <ann@bücher.example>"],
+    ["a@[127.0.0.1]"],
+    ['"a b"@example.com'],
+    [f"r{n}@example.com" for n in range(3)],
+    [f"r{n}@example.com" for n in range(12)],  # folded over lines
+] + [[f"{'x' * width}@example.com"] for width in range(50, 64)]  # around 76 octets
+
+
+@pytest.mark.parametrize("values", PLAIN_OR_NOT)
+@pytest.mark.parametrize("name", ["From", "To", "Reply-To"])
+def test_address_headers_are_written_as_the_stdlib_writes_them(
+    name: str, values: list[str]
+) -> None:
+    addresses = [mime._address(value, name) for value in values]
+    expected = stdlib_folded(name, addresses)
+    assert our_folded(name, mime._address_header(name, addresses)) == expected
+
+
+@pytest.mark.parametrize(
+    "when",
+    # From 1970 on, as message ids are: the stdlib would read a year below 100 as 20yy.
+    [NOW, datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)],
+)
+def test_date_and_mime_version_are_written_as_the_stdlib_writes_them(when: datetime) -> None:
+    date = mime._rfc5322_date(when)
+    assert our_folded("Date", date) == stdlib_folded("Date", str(date))
+    assert our_folded("MIME-Version", mime._MIME_VERSION) == stdlib_folded("MIME-Version", "1.0")

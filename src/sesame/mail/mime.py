@@ -85,7 +85,8 @@ class _HeaderClasses(HeaderRegistry):
 #: 76-character lines (RFC 2045 §6.7 caps quoted-printable lines at 76; SMTP's 78
 #: would break that), and headers read from Raw content written back exactly as
 #: they came (`refold_source="none"`), so a sender's own DKIM signature survives.
-POLICY = SMTP.clone(max_line_length=76, refold_source="none", header_factory=_HeaderClasses())
+MAX_LINE = 76
+POLICY = SMTP.clone(max_line_length=MAX_LINE, refold_source="none", header_factory=_HeaderClasses())
 
 #: Region → the first four hex digits of its message ids, as seen in real mail
 #: (`Message-ID: <0102…-000000@eu-west-1.amazonses.com>` and tracking URLs).
@@ -144,6 +145,13 @@ _HEADER_VALUE = re.compile(r"[ -~]*")
 _FOLD = re.compile(r"\r?\n[ \t]")
 #: Where one header field of a flattened header block ends: a CRLF that no fold follows.
 _FIELD_END = re.compile(rb"\r\n(?![ \t])")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+#: `Display Name <local@domain>` or `local@domain` with nothing to quote or encode.
+_PLAIN_ADDRESS = re.compile(
+    rf"(?:{_ATOM}(?: {_ATOM})* <{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*>"
+    rf"|{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*)",
+    re.ASCII,
+).fullmatch
 _DISPOSITIONS = {"ATTACHMENT": "attachment", "INLINE": "inline"}
 _ENCODINGS = {"BASE64": "base64", "QUOTED_PRINTABLE": "quoted-printable", "SEVEN_BIT": "7bit"}
 _ASCII = bytes(range(128))
@@ -453,11 +461,36 @@ def _message_id(message_id: str, mail_domain: str) -> _Verbatim:
     return _Verbatim("Message-ID", [f"<{message_id}@{mail_domain}>"])
 
 
-def _rfc5322_date(date: datetime) -> str:
+def _rfc5322_date(date: datetime) -> _Verbatim:
     if date.tzinfo is None:
         raise ValueError("date must be a timezone-aware datetime")
-    # SES stamps the time in UTC (developer guide, header fields).
-    return format_datetime(date.astimezone(UTC))
+    # SES stamps the time in UTC (developer guide, header fields). Written as is:
+    # the stdlib's DateHeader would parse the text back into a datetime only to
+    # write the same 31 ASCII characters on one line.
+    return _Verbatim("Date", [format_datetime(date.astimezone(UTC))])
+
+
+#: `MIME-Version: 1.0`, written as is rather than parsed back by MIMEVersionHeader.
+_MIME_VERSION = _Verbatim("MIME-Version", ["1.0"])
+
+
+def _address_header(name: str, addresses: list[Address]) -> _Verbatim | list[Address]:
+    """The value to set for an address header: the addresses themselves, for the
+    stdlib's AddressHeader to fold and encode, or, when that header would be
+    `Name: ` + the addresses joined by ", " on one line anyway, that line as is.
+
+    That is the case when every display name is atoms (RFC 5322 atext) separated
+    by single spaces, every address a dot-atom local part at a dot-atom domain, all
+    ASCII, no `=?`, and the line within 76 octets: nothing for the stdlib to quote, encode or
+    fold, and its parse tree prints back exactly the text it was made from. Parsing
+    that text back is most of what setting such a header costs.
+    """
+    text = ", ".join(str(address) for address in addresses)
+    # `=?` could open an encoded word, which the stdlib would decode and re-encode.
+    plain = len(name) + 2 + len(text) <= MAX_LINE and "=?" not in text
+    if plain and all(_PLAIN_ADDRESS(str(address)) for address in addresses):
+        return _Verbatim(name, [text])
+    return addresses
 
 
 def build_simple(
@@ -484,15 +517,15 @@ def build_simple(
     message = EmailMessage(policy=POLICY)
     message["Message-ID"] = _message_id(message_id, mail_domain)
     message["Date"] = _rfc5322_date(date)
-    message["From"] = [_address(from_address, "From")]
+    message["From"] = _address_header("From", [_address(from_address, "From")])
     for field, values in (("To", to), ("Cc", cc), ("Reply-To", reply_to)):
         if values:
-            message[field] = [_address(value, field) for value in values]
+            message[field] = _address_header(field, [_address(value, field) for value in values])
     message["Subject"] = _subject(simple["Subject"])
     for header in _custom_headers(simple.get("Headers") or []):
         message[header.name] = header
     body = _body(simple, message_id)
-    message["MIME-Version"] = "1.0"
+    message["MIME-Version"] = _MIME_VERSION
     for name, value in body.items():
         message[name] = value
     message.set_payload(body.get_payload())
@@ -577,7 +610,7 @@ def ensure_headers(
     _put(message, "Message-ID", _message_id(message_id, mail_domain))
     _put(message, "Date", _rfc5322_date(date))
     if "MIME-Version" not in message:
-        message["MIME-Version"] = "1.0"
+        message["MIME-Version"] = _MIME_VERSION
     del message["Bcc"]
 
 
