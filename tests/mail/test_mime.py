@@ -8,12 +8,14 @@ bytes of a Simple build.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import re
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from email import policy
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any
@@ -1452,3 +1454,31 @@ def test_date_and_mime_version_are_written_as_the_stdlib_writes_them(when: datet
     date = mime._rfc5322_date(when)
     assert our_folded("Date", date) == stdlib_folded("Date", str(date))
     assert our_folded("MIME-Version", mime._MIME_VERSION) == stdlib_folded("MIME-Version", "1.0")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [", ".join(values) for values in PLAIN_OR_NOT]
+    + ["News  Team <n@example.com>", "a@example.com,b@example.com", "a@example.com, ", "<a@b.c>"]
+    + ["=?utf-8?q?Jos=C3=A9?= <jose@example.com>", "x@example.com (comment)", "a..b@example.com"],
+)
+def test_plain_addresses_are_read_as_the_stdlib_reads_them(value: str) -> None:
+    plain = mime._plain_addresses(value)
+    if plain is not None:
+        parsed = list(mime.POLICY.header_factory("To", value).addresses)
+        assert [(a.display_name, a.username, a.domain) for a in plain] == [
+            (a.display_name, a.username, a.domain) for a in parsed
+        ]
+        assert [str(a) for a in plain] == [str(a) for a in parsed]
+        assert ", ".join(str(a) for a in plain) == value
+    for single in value.split(", "):
+        with contextlib.suppress(ValueError):
+            ours = mime._address(single, "From")
+            assert str(ours) == str(stdlib_address(single))
+
+
+def stdlib_address(value: str) -> Address:
+    """What mime._address made before plain addresses skipped the parser."""
+    (found,) = mime.POLICY.header_factory("From", value).addresses
+    domain = found.domain if found.domain.isascii() else found.domain.encode("idna").decode()
+    return Address(found.display_name, found.username, domain)

@@ -146,11 +146,11 @@ _FOLD = re.compile(r"\r?\n[ \t]")
 #: Where one header field of a flattened header block ends: a CRLF that no fold follows.
 _FIELD_END = re.compile(rb"\r\n(?![ \t])")
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-#: `Display Name <local@domain>` or `local@domain` with nothing to quote or encode.
+_DOT_ATOM = rf"{_ATOM}(?:\.{_ATOM})*"
+#: `Display Name <local@domain>` or `local@domain` with nothing to quote or encode:
+#: atoms, single spaces, dot-atoms, ASCII (RFC 5322 §3.2.3, §3.4).
 _PLAIN_ADDRESS = re.compile(
-    rf"(?:{_ATOM}(?: {_ATOM})* <{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*>"
-    rf"|{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*)",
-    re.ASCII,
+    rf"(?:({_ATOM}(?: {_ATOM})*) <)?({_DOT_ATOM})@({_DOT_ATOM})(?(1)>)", re.ASCII
 ).fullmatch
 _DISPOSITIONS = {"ATTACHMENT": "attachment", "INLINE": "inline"}
 _ENCODINGS = {"BASE64": "base64", "QUOTED_PRINTABLE": "quoted-printable", "SEVEN_BIT": "7bit"}
@@ -297,10 +297,29 @@ def _subject(content: Mapping[str, Any]) -> str | _Verbatim:
     return _encoded_words("Subject", text, label)
 
 
+def _plain_addresses(value: str) -> list[Address] | None:
+    """The addresses of `value` when each one, between `, `, is plain (see
+    `_PLAIN_ADDRESS`), else None. For such text the stdlib's address parser finds
+    exactly these names and parts, and writes them back unchanged, so there is no
+    need to run it; `=?` is left to it, since it may open an encoded word."""
+    if "=?" in value:
+        return None
+    found: list[Address] = []
+    for piece in value.split(", "):
+        plain = _PLAIN_ADDRESS(piece)
+        if plain is None:
+            return None
+        found.append(Address(plain.group(1) or "", plain.group(2), plain.group(3)))
+    return found
+
+
 def _address(value: str, field: str) -> Address:
     """One `Name <local@domain>`; an IDN domain is written as Punycode."""
     if "\r" in value or "\n" in value:
         raise ValueError(f"Invalid {field} address <{value!r}>: it contains a line break.")
+    plain = _plain_addresses(value)
+    if plain is not None and len(plain) == 1:
+        return plain[0]  # one name@domain, ASCII: nothing left to check or convert
     header = POLICY.header_factory(field, value)
     found = list(header.addresses)
     if len(found) != 1 or not found[0].username or not found[0].domain:
@@ -479,16 +498,13 @@ def _address_header(name: str, addresses: list[Address]) -> _Verbatim | list[Add
     stdlib's AddressHeader to fold and encode, or, when that header would be
     `Name: ` + the addresses joined by ", " on one line anyway, that line as is.
 
-    That is the case when every display name is atoms (RFC 5322 atext) separated
-    by single spaces, every address a dot-atom local part at a dot-atom domain, all
-    ASCII, no `=?`, and the line within 76 octets: nothing for the stdlib to quote, encode or
-    fold, and its parse tree prints back exactly the text it was made from. Parsing
-    that text back is most of what setting such a header costs.
+    That is the case when the addresses are plain (`_plain_addresses`) and the line
+    is within 76 octets: nothing for the stdlib to quote, encode or fold, and its
+    parse tree prints back exactly the text it was made from. Parsing that text
+    back is most of what setting such a header costs.
     """
     text = ", ".join(str(address) for address in addresses)
-    # `=?` could open an encoded word, which the stdlib would decode and re-encode.
-    plain = len(name) + 2 + len(text) <= MAX_LINE and "=?" not in text
-    if plain and all(_PLAIN_ADDRESS(str(address)) for address in addresses):
+    if len(name) + 2 + len(text) <= MAX_LINE and _plain_addresses(text) is not None:
         return _Verbatim(name, [text])
     return addresses
 
@@ -730,7 +746,8 @@ def _wire_headers(source: EmailMessage | bytes) -> list[tuple[str, str]]:
 def _addresses(values: list[str], field: str) -> list[Address]:
     found: list[Address] = []
     for value in values:
-        found.extend(POLICY.header_factory(field, value).addresses)
+        plain = _plain_addresses(value)
+        found.extend(POLICY.header_factory(field, value).addresses if plain is None else plain)
     return found
 
 
