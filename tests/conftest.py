@@ -2,14 +2,65 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from sesame.config import shown_url
+
+import database
 from harness import RunningSesame, start_sesame
 from smtp_sink import SmtpSink
+
+
+def postgres_status() -> str:
+    url = database.server_url()
+    if url is None:
+        outcome = "fail (CI is set)" if os.environ.get("CI") else "are skipped"
+        return f"postgresql: {database.why_missing()}; the tests marked postgres {outcome}"
+    return f"postgresql: {shown_url(url)}; the tests marked postgres run there"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return postgres_status()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # Also under -q (which hides the header): `make test` says whether PostgreSQL ran.
+    terminalreporter.write_line(postgres_status())
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[database.Server]:
+    """The session's PostgreSQL (see tests/database.py); skipped without one, except
+    on CI, where a missing PostgreSQL fails every test that needs it."""
+    url = database.server_url()
+    if url is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{database.why_missing()}, and CI must run the PostgreSQL tests")
+        pytest.skip(database.why_missing())
+    server = database.Server(url)
+    yield server
+    server.close(url)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: database.Server) -> Iterator[str]:
+    """A database URL for this test alone: an empty schema, dropped afterwards."""
+    with postgres_server.schema() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_database(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings that put a test's servers on one database, once per backend: SQLite in
+    the data dir they share, or a PostgreSQL schema of the test's own."""
+    if request.param == "sqlite":
+        return {}
+    return {"database_url": request.getfixturevalue("postgres_url")}
 
 
 @pytest.fixture(scope="session")

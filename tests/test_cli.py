@@ -115,9 +115,10 @@ def test_environment_variables_configure_serve(
 
 
 def test_several_workers_share_one_port_and_one_database(
-    tmp_path: Path, stop: list[subprocess.Popen[str]]
+    tmp_path: Path, stop: list[subprocess.Popen[str]], shared_database: dict[str, Any]
 ) -> None:
     port = str(free_port())
+    database = ["--database-url", shared_database["database_url"]] if shared_database else []
     process, lines = _serve(
         tmp_path,
         "--port",
@@ -128,6 +129,7 @@ def test_several_workers_share_one_port_and_one_database(
         "AKIAWORKERSTESTKEY01",
         "--secret-access-key",
         "w" * 40,
+        *database,
     )
     stop.append(process)
     assert lines[-1] == f"Sesame is ready on http://127.0.0.1:{port} (2 workers)"
@@ -311,3 +313,59 @@ def test_repeatable_api_rate_travels_to_worker_processes(monkeypatch: pytest.Mon
         Settings(api_rate=("GetAccount=fast",))
     with pytest.raises(ValueError, match="-1 for no limit"):
         Settings(max_send_rate=0)
+
+
+def sesame_command(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SESAME_", "AWS_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "sesame", *args],
+        cwd=cwd,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_migrate_brings_an_empty_database_to_the_latest_version(
+    tmp_path: Path, shared_database: dict[str, Any]
+) -> None:
+    from sesame.store import open_store
+    from sesame.store.schema import latest_version
+
+    url = shared_database.get("database_url") or f"sqlite:///{tmp_path / 'sesame.db'}"
+    for _ in range(2):  # the second run finds nothing to do
+        result = sesame_command(tmp_path, "migrate", "--database-url", url)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == f"{url}: schema version {latest_version()}\n"
+    store = open_store(url, migrate=False)
+    try:
+        assert store.migrate() == latest_version()
+    finally:
+        store.close()
+
+
+def test_migrate_never_prints_the_database_password(postgres_url: str, tmp_path: Path) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(postgres_url)
+    if parts.password is not None:
+        pytest.skip("the test database's URL has a password of its own")
+    # Trust authentication ignores the password, so the URL works with one in it.
+    url = postgres_url.replace(f"{parts.username}@", f"{parts.username}:hunter2@", 1)
+    assert "hunter2" in url
+    result = sesame_command(tmp_path, "migrate", "--database-url", url)
+    assert result.returncode == 0, result.stderr
+    assert "hunter2" not in result.stdout + result.stderr
+    assert result.stdout.startswith("postgresql://postgres:***@")
+
+
+def test_an_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
+    # Port 9 (discard) is closed on loopback: the connection is refused at once.
+    url = "postgresql://sesame:hunter2@127.0.0.1:9/sesame"
+    for command in ("migrate", "serve", "worker"):
+        result = sesame_command(tmp_path, command, "--database-url", url)
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert "hunter2" not in result.stdout + result.stderr
+        assert "Error: postgresql://sesame:***@127.0.0.1:9/sesame: cannot connect" in result.stderr

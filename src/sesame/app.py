@@ -142,7 +142,7 @@ class Sesame:
 
 def build_app(settings: Settings) -> Sesame:
     credentials = resolve_credentials(settings)
-    store = open_store(settings.database)
+    store = open_store(settings.database, pool_size=settings.database_pool_size)
     executor = ThreadPoolExecutor(max_workers=store.concurrency, thread_name_prefix="sesame-db")
     keys = Keys(store)
     secrets = {credentials.access_key_id: credentials.secret_access_key}

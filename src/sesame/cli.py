@@ -52,9 +52,19 @@ def _database_options(command: Any) -> Any:
 
 
 def _open_store(data_dir: Path, database_url: str | None) -> Store:
-    from sesame.store import open_store
+    return _store(Settings(data_dir=data_dir, database_url=database_url))
 
-    return open_store(Settings(data_dir=data_dir, database_url=database_url).database)
+
+def _store(settings: Settings, pool_size: int | None = None) -> Store:
+    """The store the settings name, migrated; a database that cannot be opened is a
+    one-line error, not a traceback."""
+    from sesame.store import open_store
+    from sesame.store.base import Unreachable
+
+    try:
+        return open_store(settings.database, pool_size=pool_size or settings.database_pool_size)
+    except (Unreachable, ValueError) as problem:
+        raise click.ClickException(f"{settings.database_shown}: {problem}") from None
 
 
 @click.group()
@@ -69,21 +79,17 @@ def serve(**options: Any) -> None:
     from sesame.app import build_app, resolve_credentials
     from sesame.server import Server, serve_with_tracking, serve_workers
     from sesame.server import config as server_config
-    from sesame.store import open_store
 
-    try:
-        settings = Settings(**options)
-    except ValueError as problem:
-        raise click.UsageError(str(problem)) from None
+    settings = _settings(options)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # Credentials and migrations are settled here, once, before any worker starts.
     credentials = resolve_credentials(settings)
-    open_store(settings.database).close()
+    _store(settings, pool_size=1).close()
     click.echo(f"Sesame {settings.region} account {settings.account_id}")
     click.echo(f"  endpoint:          {settings.endpoint_url}")
     login = "open on this machine" if settings.inbox_is_open else "asks for a login"
     click.echo(f"  inbox:             {settings.endpoint_url}/_sesame/  ({login})")
-    click.echo(f"  database:          {settings.database}")
+    click.echo(f"  database:          {settings.database_shown}")
     click.echo(f"  access key id:     {credentials.access_key_id}")
     if credentials.source == "settings":
         click.echo("  secret access key: (the one given in SESAME_SECRET_ACCESS_KEY / flag)")
@@ -134,11 +140,10 @@ def worker(**options: Any) -> None:
     from sesame.app import publisher_of, relay_of
     from sesame.delivery.worker import DeliveryWorker
     from sesame.events.sns import Signer
-    from sesame.store import open_store
 
     settings = _settings(options)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    store = open_store(settings.database)
+    store = _store(settings)
     executor = ThreadPoolExecutor(max_workers=store.concurrency, thread_name_prefix="sesame-db")
     delivery = DeliveryWorker(
         store, executor, relay_of(settings), retry_seconds=settings.delivery_retry_seconds
@@ -154,7 +159,7 @@ def worker(**options: Any) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop)
-        click.echo(f"Sesame worker delivering and publishing from {settings.database}")
+        click.echo(f"Sesame worker delivering and publishing from {settings.database_shown}")
         await asyncio.gather(delivery.run(), publisher.run())
 
     try:
@@ -222,6 +227,20 @@ def events(
             click.echo(json.dumps(event.record, separators=(",", ":")))
     finally:
         store.close()
+
+
+@main.command()
+@_database_options
+def migrate(data_dir: Path, database_url: str | None) -> None:
+    """Apply the pending schema migrations and print the schema version (`serve` and
+    `worker` do the same at start; this does it ahead of a rollout)."""
+    settings = Settings(data_dir=data_dir, database_url=database_url)
+    store = _store(settings, pool_size=1)
+    try:
+        version = store.migrate()
+    finally:
+        store.close()
+    click.echo(f"{settings.database_shown}: schema version {version}")
 
 
 @main.group()

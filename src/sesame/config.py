@@ -13,6 +13,9 @@ import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sesame.store import DEFAULT_POOL_SIZE
 
 
 def _option(default: Any, help: str, **extra: Any) -> Any:
@@ -30,7 +33,12 @@ class Settings:
     database_url: str | None = _option(
         None,
         "Database to use, overriding --data-dir: sqlite:///path/to/file.db "
-        "(default: sqlite:///<data-dir>/sesame.db).",
+        "(default: sqlite:///<data-dir>/sesame.db) or postgresql://user:password@host:5432/db.",
+    )
+    database_pool_size: int = _option(
+        DEFAULT_POOL_SIZE,
+        "PostgreSQL only: connections each process keeps open at most; store calls run "
+        "on as many threads.",
     )
     region: str = _option(
         "us-east-1", "The AWS region Sesame answers as; requests must be signed for it."
@@ -174,6 +182,8 @@ class Settings:
             raise ValueError(f"--trusted-proxies: {problem}") from None
         if self.workers < 1:
             raise ValueError("--workers must be at least 1")
+        if self.database_pool_size < 1:
+            raise ValueError("--database-pool-size must be at least 1")
         if self.tracking_port is not None and self.workers > 1:
             raise ValueError("--tracking-port needs --workers 1 (one process per listener pair)")
         if not re.fullmatch(r"\d{12}", self.account_id):
@@ -237,6 +247,11 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'sesame.db').as_posix()}"
+
+    @property
+    def database_shown(self) -> str:
+        """The database URL without its password, for printing."""
+        return shown_url(self.database)
 
     def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         parts = [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
@@ -302,3 +317,15 @@ def option_fields() -> list[tuple[str, str, Any, dict[str, Any]]]:
         )
         for f in fields(Settings)
     ]
+
+
+def shown_url(url: str) -> str:
+    """`url` with any password (in the user part or a `password=` parameter) masked."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username}:***@" + netloc.rpartition("@")[2]
+    query = [(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query)]
+    if netloc == parts.netloc and not any(k == "password" for k, _ in query):
+        return url
+    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="*")))

@@ -22,8 +22,8 @@ def simple(html: str = "<p>Hi</p>") -> Any:
 
 
 @pytest.fixture
-def limited(tmp_path: Path) -> Iterator[RunningSesame]:
-    running = start_sesame(tmp_path, max_24h_send=5, max_send_rate=1000)
+def limited(tmp_path: Path, shared_database: dict[str, Any]) -> Iterator[RunningSesame]:
+    running = start_sesame(tmp_path, max_24h_send=5, max_send_rate=1000, **shared_database)
     yield running
     running.stop()
 
@@ -96,10 +96,10 @@ def test_sent_last_24_hours_counts_recipients(limited: RunningSesame) -> None:
 
 
 def test_a_burst_from_threads_accepts_exactly_the_daily_quota(
-    limited: RunningSesame, tmp_path: Path
+    limited: RunningSesame, tmp_path: Path, shared_database: dict[str, Any]
 ) -> None:
     # Two servers on one database, as two nodes would be: the quota is the store's.
-    other = start_sesame(tmp_path, max_24h_send=5, max_send_rate=1000)
+    other = start_sesame(tmp_path, max_24h_send=5, max_send_rate=1000, **shared_database)
     ses_clients = [limited.client() for _ in range(3)] + [other.client() for _ in range(3)]
     ses_clients[0].create_email_identity(EmailIdentity="burst.example.com")
     accepted: list[str] = []
@@ -189,10 +189,12 @@ def test_account_sending_disabled_pauses_every_send(limited: RunningSesame) -> N
     )
 
 
-def test_api_rate_throttles_one_operation_only(tmp_path: Path) -> None:
+def test_api_rate_throttles_one_operation_only(
+    tmp_path: Path, shared_database: dict[str, Any]
+) -> None:
     # 1 call in any 1000-second window: deterministic whatever the machine's speed.
-    running = start_sesame(tmp_path, api_rate=("GetAccount=0.001/s",))
-    other = start_sesame(tmp_path, api_rate=("GetAccount=0.001/s",))
+    running = start_sesame(tmp_path, api_rate=("GetAccount=0.001/s",), **shared_database)
+    other = start_sesame(tmp_path, api_rate=("GetAccount=0.001/s",), **shared_database)
     try:
         ses = running.client()
         ses.get_account()

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import boto3
 import pytest
@@ -42,9 +43,9 @@ def finish(process: subprocess.Popen[str], signum: int) -> None:
         process.stdout.close()
 
 
-def sesame_events(cwd: Path, *args: str) -> list[dict[str, object]]:
+def sesame_events(cwd: Path, database: list[str], *args: str) -> list[dict[str, object]]:
     result = subprocess.run(
-        [sys.executable, "-m", "sesame", "events", "--data-dir", str(cwd), *args],
+        [sys.executable, "-m", "sesame", "events", "--data-dir", str(cwd), *database, *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -54,11 +55,17 @@ def sesame_events(cwd: Path, *args: str) -> list[dict[str, object]]:
 
 
 def test_killed_server_loses_no_event_and_a_worker_publishes_them(
-    tmp_path: Path, sink: SmtpSink, receivers: tuple[Receiver, Receiver], unique: str
+    tmp_path: Path,
+    sink: SmtpSink,
+    receivers: tuple[Receiver, Receiver],
+    unique: str,
+    shared_database: dict[str, Any],
 ) -> None:
     healthy, failing = receivers
     port = free_port()
-    common = ["--data-dir", str(tmp_path), "--port", str(port), "--smtp-relay", sink.address]
+    database = ["--database-url", shared_database["database_url"]] if shared_database else []
+    common = ["--data-dir", str(tmp_path), *database, "--port", str(port)]
+    common += ["--smtp-relay", sink.address]
     common += ["--access-key-id", KEY_ID, "--secret-access-key", SECRET]
     # A short lease: the worker takes over what the killed server held within seconds.
     common += ["--publish-retry-seconds", "1", "--publish-lease-seconds", "2"]
@@ -94,7 +101,7 @@ def test_killed_server_loses_no_event_and_a_worker_publishes_them(
         # The click was recorded and queued: its own destination tried it (and failed).
         [attempt] = failing.take(1, path="/clicks")
         assert attempt.record()["eventType"] == "Click"
-        failed = sesame_events(tmp_path, "--failed")
+        failed = sesame_events(tmp_path, database, "--failed")
         assert {(f["destination"], f["eventType"], f["state"]) for f in failed} >= {
             ("all", "Send", "retrying"),
             ("clicks", "Click", "retrying"),
@@ -103,9 +110,11 @@ def test_killed_server_loses_no_event_and_a_worker_publishes_them(
             f["lastError"] == f"{failing.url('/' + str(f['destination']))}: HTTP 500"
             for f in failed
         )
-        people = sesame_events(tmp_path, "--message-id", sent.message_id, "--actor", "person")
+        people = sesame_events(
+            tmp_path, database, "--message-id", sent.message_id, "--actor", "person"
+        )
         assert [r["eventType"] for r in people] == ["Open", "Click"]
-        assert sesame_events(tmp_path, "--actor", "machine") == []
+        assert sesame_events(tmp_path, database, "--actor", "machine") == []
     finally:
         finish(server, signal.SIGKILL)
 

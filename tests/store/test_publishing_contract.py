@@ -1,11 +1,8 @@
-"""The publishing outbox, for every Store backend (the same BACKENDS as test_contract)."""
+"""The publishing outbox, for every Store backend (the `store` fixture of conftest.py)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-
-import pytest
 
 from sesame.events.routing import ENGAGEMENT_HOLD_SECONDS
 from sesame.store.base import (
@@ -16,16 +13,8 @@ from sesame.store.base import (
     SnsCertificate,
     Store,
 )
-from store.test_contract import BACKENDS
 
 SNS = {"SnsDestination": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t"}}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def store(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Store]:
-    backend = BACKENDS[request.param](tmp_path)  # type: ignore[arg-type]
-    yield backend
-    backend.close()
 
 
 def destination(name: str, *types: str, enabled: bool = True) -> EventDestination:

@@ -1,4 +1,4 @@
-"""The store interface: one Protocol, one SQLite and (later) one PostgreSQL implementation.
+"""The store interface: one Protocol, implemented for SQLite and for PostgreSQL.
 
 Records keep AWS member names inside their JSON blocks (`TrackingOptions`,
 `DeliveryOptions`, ...), so a provider can hand them back to the wire
@@ -30,6 +30,15 @@ class Missing(StoreError):
 
 class LimitReached(StoreError):
     """Adding the record would pass a per-account or per-parent limit."""
+
+
+class Unstorable(StoreError):
+    """A value the database cannot keep: PostgreSQL text holds no U+0000 (NUL). The
+    API answers it as a bad request."""
+
+
+class Unreachable(StoreError):
+    """The database cannot be opened (the message says why, without secrets)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +292,11 @@ class Store(Protocol):
     concurrency: int
 
     def close(self) -> None: ...
+
+    def migrate(self, target: int | None = None) -> int:
+        """Apply the pending migrations (those up to `target` only, when given) in one
+        transaction; return the schema version in force."""
+        ...
 
     # Configuration sets ---------------------------------------------------
     def create_configuration_set(self, record: ConfigurationSet, *, limit: int) -> None:

@@ -18,6 +18,7 @@ from sesame.api.context import RequestContext
 from sesame.api.dispatch import Handler
 from sesame.protocol import parser, router, serializer, sigv4
 from sesame.protocol.errors import (
+    BadRequestException,
     InternalFailure,
     NotImplementedOperation,
     RequestEntityTooLarge,
@@ -25,6 +26,7 @@ from sesame.protocol.errors import (
 )
 from sesame.protocol.http import HttpRequest, HttpResponse
 from sesame.protocol.validate import validate
+from sesame.store.base import Unstorable
 from sesame.web.asgi import (
     Receive,
     Scope,
@@ -106,6 +108,8 @@ class ApiEndpoint:
             return serializer.serialize(match.operation, output, request_id)
         except ServiceError as error:
             return serializer.serialize_error(error, request_id)
+        except Unstorable as problem:
+            return serializer.serialize_error(BadRequestException(str(problem)), request_id)
         except Exception:
             log.exception("internal failure (request %s)", request_id)
             failure = InternalFailure("An internal error occurred. The request id is in the log.")

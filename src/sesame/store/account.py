@@ -1,12 +1,13 @@
-"""The SQLite side of the account tables (migration 0005): settings, the sending
-ledger, API call counters, the suppression list, contact lists and contacts.
+"""The account tables (migration 0005): settings, the sending ledger, API call
+counters, the suppression list, contact lists and contacts.
 
-A mixin of SQLiteStore, kept apart so the store's core stays readable. The SQL is
-plain and portable (upserts with `ON CONFLICT ... DO UPDATE`, which SQLite since
-3.24 and PostgreSQL both speak). Limits that must hold across processes are
-checked and recorded in one write transaction: on SQLite `BEGIN IMMEDIATE`
-makes that transaction the only writer; the `send_totals` row update that opens
-`reserve_send` does the same job on PostgreSQL (a row lock held to commit).
+A mixin of RelationalStore (relational.py), kept apart so the store's core stays
+readable; the same SQL runs on both backends (upserts with `ON CONFLICT ... DO
+UPDATE`, which SQLite since 3.24 and PostgreSQL both speak). Limits that must hold
+across processes are checked and recorded in one write transaction: on SQLite
+`BEGIN IMMEDIATE` makes that transaction the only writer; on PostgreSQL the
+`send_totals` row update that opens `reserve_send` does the same job (a row lock
+held to commit), as the upsert's row lock does for `count_api_call`.
 Sliding-window counts read running totals through the `sent` index, so a
 reservation does not slow down as the window fills (bench/quota.py: 55-135 µs
 with 1,000 to 50,000 sends in the window, where a SUM over the window takes
@@ -16,9 +17,8 @@ with 1,000 to 50,000 sends in the window, where a SUM over the window takes
 from __future__ import annotations
 
 import json
-import sqlite3
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sesame.store.base import (
     Contact,
@@ -32,6 +32,9 @@ from sesame.store.base import (
     SuppressedDestination,
 )
 
+if TYPE_CHECKING:
+    from sesame.store.relational import Connection
+
 #: How long API call counters are kept (they only matter for the current second).
 _API_CALLS_KEPT_SECONDS = 60
 
@@ -41,12 +44,21 @@ def _json(value: Any) -> str:
 
 
 class AccountTables:
-    """Needs `_connection()` and `_write()` from SQLiteStore."""
+    """Needs `_connection()`, `_write()`, `_serialise()`, `_lock` and `_insert_events()`
+    from RelationalStore."""
 
-    def _connection(self) -> sqlite3.Connection:
+    _lock: str
+
+    def _connection(self) -> Connection:
         raise NotImplementedError
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _serialise(self, conn: Connection, key: str) -> None:
+        raise NotImplementedError
+
+    def _insert_events(self, conn: Connection, events: list[Event]) -> None:
         raise NotImplementedError
 
     # Settings ----------------------------------------------------------------
@@ -205,6 +217,7 @@ class AccountTables:
     # Contact lists and contacts -----------------------------------------------
     def create_contact_list(self, record: ContactList, *, limit: int) -> None:
         with self._write() as conn:
+            self._serialise(conn, "sesame:contact_lists")
             # The limit first: SES answers a duplicate name with the limit's error too.
             (count,) = conn.execute("SELECT COUNT(*) FROM contact_lists").fetchone()
             if count >= limit:
@@ -265,8 +278,9 @@ class AccountTables:
 
     def create_contact(self, record: Contact) -> None:
         with self._write() as conn:
+            # The list's row lock makes two creates of one contact take turns.
             if not conn.execute(
-                "SELECT 1 FROM contact_lists WHERE name = ?", (record.list_name,)
+                f"SELECT 1 FROM contact_lists WHERE name = ?{self._lock}", (record.list_name,)
             ).fetchone():
                 raise Missing(record.list_name)
             if conn.execute(
@@ -296,11 +310,9 @@ class AccountTables:
         return [_contact(row) for row in rows]
 
     def save_contact(self, record: Contact, events: list[Event]) -> bool:
-        from sesame.store.sqlite import _insert_events
-
         with self._write() as conn:
             if not conn.execute(
-                "SELECT 1 FROM contact_lists WHERE name = ?", (record.list_name,)
+                f"SELECT 1 FROM contact_lists WHERE name = ?{self._lock}", (record.list_name,)
             ).fetchone():
                 return False
             conn.execute(
@@ -308,7 +320,7 @@ class AccountTables:
                 (record.list_name, record.email.lower()),
             )
             _insert_contact(conn, record)
-            _insert_events(conn, events)
+            self._insert_events(conn, events)
         return True
 
     def delete_contact(self, list_name: str, email: str) -> bool:
@@ -336,7 +348,7 @@ class _OverLimit(Exception):
     """Rolls back a call that would pass its limit."""
 
 
-def _total_at(conn: sqlite3.Connection, moment: float) -> int:
+def _total_at(conn: Connection, moment: float) -> int:
     """The running total of recipients sent at or before `moment`."""
     row = conn.execute(
         "SELECT cumulative FROM sends WHERE sent <= ? ORDER BY sent DESC, cumulative DESC LIMIT 1",
@@ -358,7 +370,7 @@ def _contact(row: tuple[Any, ...]) -> Contact:
     return Contact(row[0], row[1], json.loads(row[2]), bool(row[3]), row[4], row[5], row[6])
 
 
-def _insert_contact(conn: sqlite3.Connection, record: Contact) -> None:
+def _insert_contact(conn: Connection, record: Contact) -> None:
     conn.execute(
         "INSERT INTO contacts (list_name, email_key, email, preferences, unsubscribe_all, "
         "attributes, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
