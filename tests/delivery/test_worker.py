@@ -4,8 +4,12 @@ test's control (the only thing not real: nobody waits 300 s for a give-up)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from sesame.delivery.relay import Relay
 from sesame.delivery.worker import DeliveryWorker
@@ -104,13 +108,28 @@ def received_ids(sink: SmtpSink) -> list[str]:
     return [str(r.message()["Message-ID"]).strip("<>").split("@")[0] for r in sink.drain()]
 
 
-def test_a_backlog_is_delivered_once_each_with_outcomes_committed_in_groups(
-    tmp_path: Path, sink: SmtpSink
-) -> None:
+@dataclass
+class Backlog:
+    store: Store
+    executor: ThreadPoolExecutor
+    ids: list[str]
+
+
+@pytest.fixture
+def backlog(tmp_path: Path, sink: SmtpSink) -> Iterator[Backlog]:
+    """64 messages queued on a fresh store; the module's sink emptied first."""
     list(sink.drain())
     store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
     executor = ThreadPoolExecutor(max_workers=1)
-    ids = queue_messages(store, 64, 1_000.0)
+    yield Backlog(store, executor, queue_messages(store, 64, 1_000.0))
+    executor.shutdown()
+    store.close()
+
+
+def test_a_backlog_is_delivered_once_each_with_outcomes_committed_in_groups(
+    backlog: Backlog, sink: SmtpSink
+) -> None:
+    store, executor, ids = backlog.store, backlog.executor, backlog.ids
     commits: list[int] = []
 
     async def run() -> None:
@@ -129,42 +148,31 @@ def test_a_backlog_is_delivered_once_each_with_outcomes_committed_in_groups(
         worker.stop()
         await running
 
-    try:
-        asyncio.run(run())
-        assert sorted(received_ids(sink)) == ids
-        delivered = store.list_events(event_type="Delivery")
-        assert sorted(e.message_id for e in delivered) == ids
-        assert store.pending_deliveries() == 0
-        # One Delivery per message, and fewer commits than messages: outcomes that
-        # finish together share a transaction.
-        assert sum(commits) == len(ids)
-        assert len(commits) < len(ids)
-    finally:
-        executor.shutdown()
-        store.close()
+    asyncio.run(run())
+    assert sorted(received_ids(sink)) == ids
+    delivered = store.list_events(event_type="Delivery")
+    assert sorted(e.message_id for e in delivered) == ids
+    assert store.pending_deliveries() == 0
+    # One Delivery per message, and fewer commits than messages: outcomes that
+    # finish together share a transaction.
+    assert sum(commits) == len(ids)
+    assert len(commits) < len(ids)
 
 
 def test_stopping_records_every_message_in_hand_and_leaves_the_rest_queued(
-    tmp_path: Path, sink: SmtpSink
+    backlog: Backlog, sink: SmtpSink
 ) -> None:
-    list(sink.drain())
-    store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
-    executor = ThreadPoolExecutor(max_workers=1)
-    ids = queue_messages(store, 64, 1_000.0)
+    store, executor, ids = backlog.store, backlog.executor, backlog.ids
 
     async def run() -> None:
         worker = DeliveryWorker(store, executor, Relay("127.0.0.1", sink.port), batch=8)
         worker.on_events = lambda count: worker.stop()  # at the first commit
         await worker.run()
 
-    try:
-        asyncio.run(run())
-        arrived = received_ids(sink)
-        recorded = sorted(e.message_id for e in store.list_events(event_type="Delivery"))
-        # Whatever reached the relay is recorded; what was never claimed is still queued.
-        assert arrived and len(arrived) < len(ids)
-        assert sorted(arrived) == recorded
-        assert store.pending_deliveries() == len(ids) - len(recorded)
-    finally:
-        executor.shutdown()
-        store.close()
+    asyncio.run(run())
+    arrived = received_ids(sink)
+    recorded = sorted(e.message_id for e in store.list_events(event_type="Delivery"))
+    # Whatever reached the relay is recorded; what was never claimed is still queued.
+    assert arrived and len(arrived) < len(ids)
+    assert sorted(arrived) == recorded
+    assert store.pending_deliveries() == len(ids) - len(recorded)
