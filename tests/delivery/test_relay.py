@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sesame.delivery.relay import Relay, RelayPool
+from sesame.delivery.relay import Relay, RelayPool, wire_size
 
 from harness import free_port
 from smtp_sink import SmtpSink
@@ -87,3 +87,40 @@ def test_a_dropped_idle_connection_is_replaced() -> None:
         assert second_sink.next().recipients == ["b@example.org"]
     finally:
         second_sink.stop()
+
+
+def test_every_recipient_refused_is_an_outcome_and_the_next_message_still_goes(
+    sink: SmtpSink,
+) -> None:
+    sink.reply("gone@example.org", "550 5.1.1 unknown user")
+    sink.reply("busy@example.org", "452 4.2.2 mailbox full")
+
+    async def run() -> tuple[list[str], list[int], list[int], list[str]]:
+        pool = RelayPool(Relay("127.0.0.1", sink.port))
+        refused = await pool.send(
+            "a@example.com", ["gone@example.org", "busy@example.org"], MESSAGE
+        )
+        after = await pool.send("a@example.com", ["b@example.org"], MESSAGE)
+        pool.close()
+        return (
+            refused.delivered,
+            [f.code for f in refused.permanent],
+            [f.code for f in refused.transient],
+            after.delivered,
+        )
+
+    assert asyncio.run(run()) == ([], [550], [452], ["b@example.org"])
+    assert sink.next().recipients == ["b@example.org"]
+
+
+@pytest.mark.parametrize(
+    ("content", "size"),
+    [
+        (b"a\r\nb\r\n", 6),  # CRLF throughout: its own length
+        (b"a\nb\r\n", 6),  # a bare LF goes out as CRLF
+        (b"a\rb\r\n", 6),  # so does a bare CR
+        (b"a\r\nb", 6),  # and DATA always ends in CRLF
+    ],
+)
+def test_the_size_announced_is_what_data_carries(content: bytes, size: int) -> None:
+    assert wire_size(content) == size

@@ -8,12 +8,14 @@ bytes of a Simple build.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import re
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from email import policy
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any
@@ -1363,3 +1365,120 @@ def test_to_bytes_uses_crlf_whatever_the_message_policy() -> None:
     parsed = BytesParser(EmailMessage, policy=policy.default).parsebytes(b"Subject: x\n\nbody\n")
     assert mime.to_bytes(parsed) == b"Subject: x\r\n\r\nbody\r\n"
     assert mime.size(parsed) == len(b"Subject: x\r\n\r\nbody\r\n")
+
+
+DESCRIBED = [
+    build(content("hi", subject="Grüße"), from_address="Jörg <jorg@example.com>"),
+    build(
+        content("t", "<p>h</p>", subject="Sale 🎉 " * 12, attachments=[PDF]),
+        to=[a[1] for a in ADDRESSES],
+        cc=["c@example.com"],
+        reply_to=['"Smith, Ann" <ann@example.com>'],
+    ),
+    build(content("hi", headers=[{"Name": "List-Unsubscribe", "Value": "<https://x/" + "u" * 90}])),
+    build(content("hi", subject="日本語の件名です。" * 4, charset="Shift_JIS")),
+    mime.parse_raw(ONE_LEVEL),
+    mime.parse_raw(
+        b"From: J\xc3\xb6rg <j@example.com>\r\nSubject: Gr\xc3\xbc\xc3\x9fe\r\n\r\nhi\r\n"
+    ),
+    mime.parse_raw(raw("X-Folded: one\r\n two\r\n\tthree", "To: undisclosed-recipients:;")),
+]
+
+
+@pytest.mark.parametrize("message", DESCRIBED)
+def test_a_message_is_described_the_same_from_its_flattened_bytes(message: EmailMessage) -> None:
+    # SendEmail describes the bytes it has just flattened instead of folding each
+    # header again: both must give the event record the same text.
+    data = mime.to_bytes(message)
+    assert mime.header_list(data) == mime.header_list(message)
+    assert mime.common_headers(data) == mime.common_headers(message)
+    assert mime.common_headers(data, message_id=MID) == mime.common_headers(message, message_id=MID)
+
+
+def test_header_classes_are_made_once_per_kind_and_behave_as_the_stdlib_ones() -> None:
+    factory = mime.POLICY.header_factory
+    assert factory["X-One"] is factory["X-Two"]
+    assert factory["Subject"] is factory["subject"] is not factory["X-One"]
+    assert factory["To"] is factory["cc"] is not factory["X-One"]
+    header = factory("To", "Ann <ann@example.com>, b@example.com")
+    assert [a.addr_spec for a in header.addresses] == ["ann@example.com", "b@example.com"]
+    assert factory("Subject", "=?utf-8?q?Gr=C3=BC=C3=9Fe?=") == "Grüße"
+
+
+def stdlib_folded(name: str, value: Any) -> bytes:
+    """The header as the stdlib's own header classes write it."""
+    message = EmailMessage(policy=mime.POLICY)
+    message[name] = value
+    return mime.POLICY.fold_binary(name, message[name])
+
+
+def our_folded(name: str, value: Any) -> bytes:
+    message = EmailMessage(policy=mime.POLICY)
+    message[name] = value
+    return mime.POLICY.fold_binary(name, message[name])
+
+
+PLAIN_OR_NOT = [
+    ["news@example.com"],
+    ["News <news@example.com>"],
+    ["The News Team <news.letter@mail.example.com>"],
+    ["o'brien+tag@example.com", "Ann Smith <ann@example.com>"],
+    ["J. Smith <j@example.com>"],  # a dot: quoted
+    ['"Smith, Ann" <ann@example.com>'],
+    ['"=?utf-8?q?x?=" <x@example.com>'],  # looks like an encoded word
+    ["José <jose@example.com>"],
+    ["Ann <ann@bücher.example>"],
+    ["a@[127.0.0.1]"],
+    ['"a b"@example.com'],
+    [f"r{n}@example.com" for n in range(3)],
+    [f"r{n}@example.com" for n in range(12)],  # folded over lines
+] + [[f"{'x' * width}@example.com"] for width in range(50, 64)]  # around 76 octets
+
+
+@pytest.mark.parametrize("values", PLAIN_OR_NOT)
+@pytest.mark.parametrize("name", ["From", "To", "Reply-To"])
+def test_address_headers_are_written_as_the_stdlib_writes_them(
+    name: str, values: list[str]
+) -> None:
+    addresses = [mime._address(value, name) for value in values]
+    expected = stdlib_folded(name, addresses)
+    assert our_folded(name, mime._address_header(name, addresses)) == expected
+
+
+@pytest.mark.parametrize(
+    "when",
+    # From 1970 on, as message ids are: the stdlib would read a year below 100 as 20yy.
+    [NOW, datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)],
+)
+def test_date_and_mime_version_are_written_as_the_stdlib_writes_them(when: datetime) -> None:
+    date = mime._rfc5322_date(when)
+    assert our_folded("Date", date) == stdlib_folded("Date", str(date))
+    assert our_folded("MIME-Version", mime._MIME_VERSION) == stdlib_folded("MIME-Version", "1.0")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [", ".join(values) for values in PLAIN_OR_NOT]
+    + ["News  Team <n@example.com>", "a@example.com,b@example.com", "a@example.com, ", "<a@b.c>"]
+    + ["=?utf-8?q?Jos=C3=A9?= <jose@example.com>", "x@example.com (comment)", "a..b@example.com"],
+)
+def test_plain_addresses_are_read_as_the_stdlib_reads_them(value: str) -> None:
+    plain = mime._plain_addresses(value)
+    if plain is not None:
+        parsed = list(mime.POLICY.header_factory("To", value).addresses)
+        assert [(a.display_name, a.username, a.domain) for a in plain] == [
+            (a.display_name, a.username, a.domain) for a in parsed
+        ]
+        assert [str(a) for a in plain] == [str(a) for a in parsed]
+        assert ", ".join(str(a) for a in plain) == value
+    for single in value.split(", "):
+        with contextlib.suppress(ValueError):
+            ours = mime._address(single, "From")
+            assert str(ours) == str(stdlib_address(single))
+
+
+def stdlib_address(value: str) -> Address:
+    """What mime._address made before plain addresses skipped the parser."""
+    (found,) = mime.POLICY.header_factory("From", value).addresses
+    domain = found.domain if found.domain.isascii() else found.domain.encode("idna").decode()
+    return Address(found.display_name, found.username, domain)

@@ -239,7 +239,7 @@ def test_finish_and_defer(store: Store) -> None:
     store.accept_message(message("a"), [], due=0.0)
     store.accept_message(message("b"), [], due=0.0)
     store.claim_deliveries(now=1.0, lease=60.0, limit=10)
-    store.finish_delivery("a", [event("a", "Delivery", 2.0)])
+    store.finish_deliveries([("a", [event("a", "Delivery", 2.0)])])
     store.defer_delivery(
         "b", due=100.0, error="451 later", remaining=["later@example.com"], events=[]
     )
@@ -249,6 +249,26 @@ def test_finish_and_defer(store: Store) -> None:
     assert (retry.message.id, retry.attempts) == ("b", 1)
     assert retry.recipients == ["later@example.com"]
     assert [e.event_type for e in store.list_events(message_id="a")] == ["Delivery"]
+
+
+def test_a_batch_of_outcomes_is_finished_whole_or_not_at_all(store: Store) -> None:
+    for name in ("a", "b", "c"):
+        store.accept_message(message(name), [], due=0.0)
+    store.claim_deliveries(now=1.0, lease=60.0, limit=10)
+    store.finish_deliveries(
+        [("a", [event("a", "Delivery", 2.0)]), ("b", [event("b", "Delivery", 2.0)])]
+    )
+    assert store.pending_deliveries() == 1
+    assert [e.message_id for e in store.list_events(event_type="Delivery")] == ["a", "b"]
+    # A batch that cannot be recorded whole (an event id used already) records nothing.
+    with pytest.raises(Exception):  # noqa: B017 - the backend's own integrity error
+        store.finish_deliveries(
+            [("c", [event("c", "Delivery", 3.0)]), ("a", [event("a", "Delivery", 2.0)])]
+        )
+    assert store.pending_deliveries() == 1
+    assert store.list_events(message_id="c") == []
+    store.finish_deliveries([])
+    assert store.pending_deliveries() == 1
 
 
 def test_an_error_text_with_a_nul_is_kept_without_it(store: Store) -> None:

@@ -54,7 +54,7 @@ def test_the_previous_version_is_migrated_with_its_data(backend: Backend) -> Non
         assert message is not None and message.content == b"\x00\xff"
         assert [e.event_type for e in store.list_events(message_id="m1")] == ["Send"]
         [delivery] = store.claim_deliveries(now=4.0, lease=60.0, limit=10)
-        store.finish_delivery("m1", [Event("m1-d", "m1", "Delivery", 5.0, "cs", {})])
+        store.finish_deliveries([("m1", [Event("m1-d", "m1", "Delivery", 5.0, "cs", {})])])
         assert delivery.recipients == ["b@example.org"]
         # And the latest version's tables work beside the old data.
         day = SendLimit("Daily message quota exceeded.", 86400.0, 1)

@@ -48,7 +48,7 @@ def test_events_enqueue_one_row_per_matching_enabled_destination(store: Store) -
     )
     store.accept_message(message("m"), [event("m", "Send", 10.0)], due=10.0)
     # Delivery and a Bounce of the same outcome, in one transaction.
-    store.finish_delivery("m", [event("m", "Delivery", 11.0), event("m", "Bounce", 11.0)])
+    store.finish_deliveries([("m", [event("m", "Delivery", 11.0), event("m", "Bounce", 11.0)])])
     assert store.pending_publications() == 3  # Send ×2, Delivery ×1; Bounce matches none
     claimed = store.claim_publications(now=20.0, lease=60.0, limit=10)
     # Only the head of each (message, destination) lane: Send, not yet Delivery.

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sesame.mail.tokens import Keyring, click_path, open_path
 from sesame.mail.tracking import Link
@@ -47,7 +46,9 @@ class Tracking:
             elif self.policy == "REQUIRE":
                 scheme = "https"
             else:
-                scheme = urlsplit(link.url).scheme.lower()
+                # A tracked link matched tracking._TRACKABLE (`https?://…`, URI
+                # characters only), so its scheme is what precedes the first colon.
+                scheme = link.url[: link.url.index(":")].lower()
             return f"{scheme}://{self.host}{click_path(keyring, message_id, link.index, link.url)}"
 
         return url

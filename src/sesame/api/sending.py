@@ -472,11 +472,12 @@ class SendingProvider:
         if len(content_bytes) > MAX_MESSAGE_BYTES:
             raise MessageRejected("Message length is more than 40 megabytes.")
 
-        headers, truncated = submitted or mime.header_list(message)
+        # Described from the bytes just flattened: the same text, folded only once.
+        headers, truncated = submitted or mime.header_list(content_bytes)
         mail = describe(
             headers=headers,
             headers_truncated=truncated,
-            common_headers=mime.common_headers(message, message_id=message_id),
+            common_headers=mime.common_headers(content_bytes, message_id=message_id),
         )
         envelope_from = request.get("FeedbackForwardingEmailAddress") or sender
         set_options = configuration_set.options if configuration_set else None

@@ -33,6 +33,8 @@ log = logging.getLogger("sesame.delivery")
 T = TypeVar("T")
 #: SES's default for how long delivery is retried (DeliveryOptions.MaxDeliverySeconds).
 DEFAULT_MAX_DELIVERY_SECONDS = 50_400
+#: The longest a finished delivery waits for others to share its commit.
+COMMIT_LINGER_SECONDS = 0.05
 LOCAL_CAPTURE_RESPONSE = "250 2.0.0 Ok: kept in Sesame's mailbox (no --smtp-relay configured)"
 
 
@@ -62,6 +64,12 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        #: Outcomes waiting for the next commit, each with the future its delivery awaits.
+        self._finished: list[tuple[str, list[Event], asyncio.Future[None]]] = []
+        self._committing: asyncio.Task[None] | None = None
+        #: Deliveries talking to the relay now, whose outcomes may join the next commit.
+        self._sending = 0
+        self._commit_now = asyncio.Event()
 
     def wake(self) -> None:
         """A message was queued in this process: look now rather than at the next poll.
@@ -88,34 +96,61 @@ class DeliveryWorker:
                 self.relay.close()
 
     async def _loop(self) -> None:
+        """Keep up to `batch` messages in flight, claiming more as they finish.
+
+        Claiming whenever half the slots are free, rather than batch by batch, keeps
+        the relay's connections busy while outcomes are being recorded: a batch that
+        waits for its slowest message leaves the relay idle in the meantime."""
+        in_flight: set[asyncio.Task[None]] = set()
         while not self._stopping:
-            try:
-                worked = await self.run_once()
-            except Exception:
-                log.exception("delivery round failed")
-                worked = 0
-            if worked == 0 and not self._stopping:
+            claimed = 0
+            if len(in_flight) <= self.batch // 2:
+                # Cleared before the claim: a message queued while it runs wakes us.
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                try:
+                    items = await self._claim(self.batch - len(in_flight))
+                except Exception:
+                    log.exception("claiming deliveries failed")
+                    items = []
+                for item in items:
+                    task = asyncio.create_task(self._deliver(item))
+                    in_flight.add(task)
+                    task.add_done_callback(functools.partial(_finished, in_flight))
+                claimed = len(items)
+            if claimed and len(in_flight) <= self.batch // 2:
+                continue  # claim again at once: there may be more due
+            woken = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait(
+                    [*in_flight, woken], timeout=self.poll_seconds, return_when="FIRST_COMPLETED"
+                )
+            finally:
+                woken.cancel()
+        if in_flight:
+            await asyncio.wait(in_flight)
 
     async def run_once(self) -> int:
-        """Claim one batch and deliver it; the number of messages handled."""
-        claimed = await self._db(
-            self.store.claim_deliveries,
-            now=self.clock(),
-            lease=self.lease_seconds,
-            limit=self.batch,
-        )
+        """Claim one batch, deliver it and record the outcomes; the number handled."""
+        claimed = await self._claim(self.batch)
         await asyncio.gather(*(self._deliver(item) for item in claimed))
         return len(claimed)
+
+    async def _claim(self, limit: int) -> list[Delivery]:
+        return await self._db(
+            self.store.claim_deliveries, now=self.clock(), lease=self.lease_seconds, limit=limit
+        )
 
     async def _deliver(self, item: Delivery) -> None:
         message = item.message
         if self.relay is None:
             outcome = Outcome(list(item.recipients), LOCAL_CAPTURE_RESPONSE, [], [])
         else:
-            outcome = await self.relay.send(message.sender, item.recipients, message.content)
+            self._sending += 1
+            try:
+                outcome = await self.relay.send(message.sender, item.recipients, message.content)
+            finally:
+                self._sending -= 1
+                self._group_ready()
             if outcome.response:
                 outcome = Outcome(
                     outcome.delivered,
@@ -139,10 +174,7 @@ class DeliveryWorker:
             )
         if outcome.permanent:
             events.append(self._bounce(item, outcome.permanent, "Permanent", now))
-        # One transaction records the outcome: the row is finished, or deferred.
-        record: Callable[[], None] = functools.partial(
-            self.store.finish_delivery, message.id, events
-        )
+        deferral: Callable[[], None] | None = None
         if outcome.transient:
             give_up_at = message.created + await self._max_delivery_seconds(config_set)
             due = now + min(self.retry_seconds * 2**item.attempts, 3600.0)
@@ -158,7 +190,7 @@ class DeliveryWorker:
                         configuration_set=config_set,
                     )
                 )
-                record = functools.partial(
+                deferral = functools.partial(
                     self.store.defer_delivery,
                     message.id,
                     due=due,
@@ -169,8 +201,54 @@ class DeliveryWorker:
         if outcome.permanent:
             # Before the outcome is recorded: whoever sees the Bounce sees the entry.
             await self._db(suppress_from, self.store, events)
-        await self._db(record)
-        self.on_events(len(events))
+        if deferral is None:
+            await self._finish(message.id, events)
+        else:
+            # One transaction defers the row and records its events (rare: no batching).
+            await self._db(deferral)
+            self.on_events(len(events))
+
+    async def _finish(self, message_id: str, events: list[Event]) -> None:
+        """Record a finished message's outcome; return once it is committed.
+
+        Outcomes that arrive while a commit is running wait for the next one, which
+        takes them all: one transaction (and one hop to the store thread) per group
+        of outcomes instead of per message. Until its commit the row keeps its lease,
+        so no other worker delivers the message again meanwhile."""
+        committed = asyncio.get_running_loop().create_future()
+        self._finished.append((message_id, events, committed))
+        self._group_ready()
+        if self._committing is None:
+            self._committing = asyncio.create_task(self._commit_finished())
+        await committed
+
+    def _group_ready(self) -> None:
+        """Let the commit go when no delivery is still talking to the relay (nothing
+        more will join the group soon) or the group is half a batch already."""
+        if not self._sending or len(self._finished) >= self.batch // 2:
+            self._commit_now.set()
+
+    async def _commit_finished(self) -> None:
+        try:
+            while self._finished:
+                if self._sending and len(self._finished) < self.batch // 2:
+                    # Deliveries still running will finish within moments: wait for
+                    # them (at most COMMIT_LINGER_SECONDS) so they share this commit.
+                    self._commit_now.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._commit_now.wait(), COMMIT_LINGER_SECONDS)
+                group, self._finished = self._finished, []
+                try:
+                    await self._db(self.store.finish_deliveries, [(m, e) for m, e, _ in group])
+                except Exception as error:
+                    for *_, committed in group:
+                        committed.set_exception(error)
+                else:
+                    for *_, committed in group:
+                        committed.set_result(None)
+                    self.on_events(sum(len(events) for _, events, _ in group))
+        finally:
+            self._committing = None
 
     def _bounce(self, item: Delivery, failures: list[Failure], kind: str, now: float) -> Event:
         return records.bounce(
@@ -190,3 +268,11 @@ class DeliveryWorker:
             return DEFAULT_MAX_DELIVERY_SECONDS
         options = record.options.get("DeliveryOptions", {})
         return float(options.get("MaxDeliverySeconds", DEFAULT_MAX_DELIVERY_SECONDS))
+
+
+def _finished(in_flight: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+    """A delivery task ended: free its slot; a failure is logged (its row keeps its
+    lease and is delivered again once the lease runs out)."""
+    in_flight.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("delivery failed", exc_info=task.exception())

@@ -35,7 +35,6 @@ the path without the query string.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 from collections.abc import Mapping
@@ -101,7 +100,8 @@ def _mac(secret: bytes, *fields: str) -> str:
     # Fields joined with NUL: none but the last (the URL) can contain one, so the
     # encoding is unambiguous. Errors="strict": a lone surrogate cannot be signed.
     message = "\0".join(("sesame-tracking", *fields)).encode("utf-8")
-    digest = hmac.new(secret, message, hashlib.sha256).digest()[:_MAC_BYTES]
+    # hmac.digest: the same HMAC, computed in one C call instead of an HMAC object.
+    digest = hmac.digest(secret, message, "sha256")[:_MAC_BYTES]
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 

@@ -11,7 +11,7 @@ Store methods are synchronous; the web layer calls them on worker threads.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -387,8 +387,10 @@ class Store(Protocol):
         """Take due, unleased queue rows for `lease` seconds; no two callers get one row."""
         ...
 
-    def finish_delivery(self, message_id: str, events: list[Event]) -> None:
-        """Drop the queue row and record the outcome's events, together."""
+    def finish_deliveries(self, finished: Sequence[tuple[str, list[Event]]]) -> None:
+        """For each (message id, events): drop the queue row and record the outcome's
+        events; all of them in one transaction (a worker commits a batch of outcomes
+        at once rather than one transaction per message)."""
 
     def defer_delivery(
         self,
@@ -449,7 +451,7 @@ class Store(Protocol):
         ...
 
     # --- publishing: the outbox of event publications (issue 4) ---------------
-    # Every method that writes events (accept_message, finish_delivery,
+    # Every method that writes events (accept_message, finish_deliveries,
     # defer_delivery, add_events) also enqueues, in the same transaction, one
     # publication per (event, destination of the event's configuration set that
     # events.routing.matches), with due = events.routing.due(...).

@@ -436,10 +436,12 @@ class RelationalStore(AccountTables):
                 claimed.append(Delivery(message, attempts, recipients))
         return claimed
 
-    def finish_delivery(self, message_id: str, events: list[Event]) -> None:
+    def finish_deliveries(self, finished: Sequence[tuple[str, list[Event]]]) -> None:
         with self._write() as conn:
-            conn.execute("DELETE FROM outbox WHERE message_id = ?", (message_id,))
-            self._insert_events(conn, events)
+            conn.executemany(
+                "DELETE FROM outbox WHERE message_id = ?", [(id_,) for id_, _ in finished]
+            )
+            self._insert_events(conn, [e for _, events in finished for e in events])
 
     def defer_delivery(
         self,
