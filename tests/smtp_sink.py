@@ -7,6 +7,7 @@ script the replies (`replies`): each RCPT TO address may get a 4xx or 5xx.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ class _Handler:
     inbox: queue.Queue[Received] = field(default_factory=queue.Queue)
     #: address -> list of replies to give to RCPT TO for it, used up in order.
     replies: dict[str, list[str]] = field(default_factory=dict)
+    #: While set, DATA is not answered until this event is set (a relay that hangs).
+    held: asyncio.Event | None = None
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -55,6 +58,8 @@ class _Handler:
     async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
         self, server: Any, session: Any, envelope: Any
     ) -> str:
+        if self.held is not None:
+            await self.held.wait()
         login = session.auth_data.login.decode() if session.authenticated else None
         received = Received(
             envelope.mail_from,
@@ -89,6 +94,15 @@ class SmtpSink:
 
     def stop(self) -> None:
         self.controller.stop()
+
+    def hold(self) -> None:
+        """From now on, DATA is answered only after `release()`."""
+        self.handler.held = asyncio.Event()
+
+    def release(self) -> None:
+        held, self.handler.held = self.handler.held, None
+        if held is not None:
+            self.controller.loop.call_soon_threadsafe(held.set)
 
     def reply(self, address: str, *replies: str) -> None:
         self.handler.replies[address] = list(replies)

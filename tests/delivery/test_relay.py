@@ -124,3 +124,20 @@ def test_every_recipient_refused_is_an_outcome_and_the_next_message_still_goes(
 )
 def test_the_size_announced_is_what_data_carries(content: bytes, size: int) -> None:
     assert wire_size(content) == size
+
+
+def test_a_reused_connection_that_stops_answering_is_a_transient_failure(sink: SmtpSink) -> None:
+    async def run() -> tuple[list[str], list[str]]:
+        pool = RelayPool(Relay("127.0.0.1", sink.port, timeout=2.0))
+        first = await pool.send("a@example.com", ["b@example.org"], MESSAGE)
+        sink.hold()  # the pooled connection's next DATA is never answered
+        try:
+            second = await pool.send("a@example.com", ["b@example.org"], MESSAGE)
+        finally:
+            sink.release()
+        pool.close()
+        return first.delivered, [f.message for f in second.transient] + second.delivered
+
+    first, second = asyncio.run(run())
+    assert first == ["b@example.org"]
+    assert len(second) == 1 and second[0].startswith("4.4.2 The relay connection failed")

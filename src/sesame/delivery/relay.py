@@ -109,6 +109,17 @@ def _split(failures: list[tuple[bool, Failure]], delivered: list[str], response:
     )
 
 
+#: What ends a connection's usefulness without a reply about the message: SMTP
+#: trouble (timeouts, a dropped connection), the socket's own errors, and the
+#: ValueError aiosmtplib raises for an address it will not put on the wire.
+_BROKEN = (aiosmtplib.SMTPException, OSError, ValueError)
+
+
+def _all_transient(recipients: Sequence[str], what: str, error: Exception) -> Outcome:
+    failures = [Failure(address, 421, f"{what}: {error}") for address in recipients]
+    return Outcome([], "", [], failures)
+
+
 #: Connections to the relay a worker keeps at most, each running one transaction at
 #: a time: how many messages it hands to the relay concurrently.
 POOL_SIZE = 8
@@ -147,19 +158,20 @@ class RelayPool:
                 return await self._transaction(client, sender, recipients, content)
             except aiosmtplib.SMTPServerDisconnected:
                 client.close()  # dropped while idle: try a fresh connection
+            except _BROKEN as error:  # a timeout, a reset: this message waits for a retry
+                client.close()
+                return _all_transient(recipients, "4.4.2 The relay connection failed", error)
         client = _client(self.relay)
         try:
             await client.connect()
-        except (aiosmtplib.SMTPException, OSError) as error:
+        except _BROKEN as error:
             client.close()
-            message = f"4.4.1 Could not connect to the relay: {error}"
-            return Outcome([], "", [], [Failure(address, 421, message) for address in recipients])
+            return _all_transient(recipients, "4.4.1 Could not connect to the relay", error)
         try:
             return await self._transaction(client, sender, recipients, content)
-        except (aiosmtplib.SMTPException, OSError) as error:
+        except _BROKEN as error:
             client.close()
-            message = f"4.4.2 The relay connection failed: {error}"
-            return Outcome([], "", [], [Failure(address, 421, message) for address in recipients])
+            return _all_transient(recipients, "4.4.2 The relay connection failed", error)
 
     async def _transaction(
         self, client: aiosmtplib.SMTP, sender: str, recipients: Sequence[str], content: bytes
