@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,8 +23,29 @@ from pathlib import Path
 from sesame.store.base import Duplicate
 from sesame.store.relational import RelationalStore
 
+#: How long a connection waits for another process's write lock.
+_BUSY_SECONDS = 10
+
 # The extended result codes of a taken primary key or unique value.
 _UNIQUE = {"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"}
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (it stays so). Switching takes an exclusive lock, and
+    SQLite does not wait on busy_timeout for it: several processes opening a new file
+    at once see "database is locked", so the switch is retried for as long as the
+    busy timeout would have waited. A file already in WAL needs no lock at all."""
+    deadline = time.monotonic() + _BUSY_SECONDS
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as problem:
+            if "locked" not in str(problem) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 class SQLiteStore(RelationalStore):
@@ -48,8 +70,8 @@ class SQLiteStore(RelationalStore):
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 10000")
-            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_SECONDS * 1000}")
+            _use_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             self._local.conn = conn
