@@ -45,7 +45,7 @@ from botocore.awsrequest import create_request_object, prepare_request_dict
 from botocore.credentials import Credentials
 from botocore.serialize import create_serializer
 
-from loadgen import Round, median, run_round
+from loadgen import Round, add_round_options, median, run_round
 from servers import Server, free_port
 
 HERE = Path(__file__).resolve().parent
@@ -302,10 +302,7 @@ def report_table(
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="measured rounds (default 5)")
-    parser.add_argument("--seconds", type=float, default=2.5, help="seconds per round")
-    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per scenario")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    add_round_options(parser)
     parser.add_argument(
         "--experiments",
         action="store_true",

@@ -58,7 +58,7 @@ import uvloop
 from api import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, Scenario, start_all, terminated_by_signal
 from api import report_table as api_report_table
 from baseline import lifespan
-from loadgen import Round, run_round
+from loadgen import Round, add_round_options, run_round
 from servers import Server, free_port
 
 DOMAIN = "example.com"
@@ -414,10 +414,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     variant.add_argument("--host", default="127.0.0.1")
     variant.add_argument("--port", type=int, required=True)
     variant.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--rounds", type=int, default=5, help="measured rounds (default 5)")
-    parser.add_argument("--seconds", type=float, default=2.5, help="seconds per round")
-    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per scenario")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    add_round_options(parser)
     parser.add_argument("--messages", type=int, default=50, help="messages sent (default 50)")
     parser.add_argument("--links", type=int, default=20, help="links per message (default 20)")
     parser.add_argument(

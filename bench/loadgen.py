@@ -15,6 +15,7 @@ can say how much of a core the generator needed for the rate it saw.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import itertools
 import signal
@@ -56,23 +57,31 @@ class Round:
         return sum(n for status, n in self.statuses.items() if not 200 <= status < 300)
 
 
+@dataclass
+class Target:
+    """One server of a round and the requests for it (signed for its Host)."""
+
+    host: str
+    port: int
+    requests: Sequence[bytes]
+    next_index: Callable[[], int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.next_index = itertools.cycle(range(len(self.requests))).__next__
+
+
 class _Run:
     """State shared by the connections of one round."""
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
-        host: str,
-        port: int,
-        requests: Sequence[bytes],
+        targets: Sequence[Target],
         deadline: float,
         record_acks: bool,
     ) -> None:
         self.loop = loop
-        self.host = host
-        self.port = port
-        self.requests = requests
-        self.next_index: Callable[[], int] = itertools.cycle(range(len(requests))).__next__
+        self.targets = targets
         self.deadline = deadline
         self.record_acks = record_acks
         self.statuses: Counter[int] = Counter()
@@ -84,14 +93,14 @@ class _Run:
         self.last_response = 0.0
         self.done: asyncio.Future[None] = loop.create_future()
 
-    def connect(self, sent_at: int | None = None) -> None:
+    def connect(self, target: Target, sent_at: int | None = None) -> None:
         self.open += 1
-        self.loop.create_task(self._connect(sent_at))
+        self.loop.create_task(self._connect(target, sent_at))
 
-    async def _connect(self, sent_at: int | None) -> None:
+    async def _connect(self, target: Target, sent_at: int | None) -> None:
         try:
             await self.loop.create_connection(
-                lambda: _Connection(self, sent_at), self.host, self.port
+                lambda: _Connection(self, target, sent_at), target.host, target.port
             )
         except OSError:
             self.transport_errors += 1
@@ -104,8 +113,9 @@ class _Run:
 
 
 class _Connection(asyncio.Protocol):
-    def __init__(self, run: _Run, sent_at: int | None) -> None:
+    def __init__(self, run: _Run, target: Target, sent_at: int | None) -> None:
         self.run = run
+        self.target = target
         self.sent_at = sent_at
         self.parser = httptools.HttpResponseParser(self)
         self.transport: asyncio.Transport | None = None
@@ -138,9 +148,9 @@ class _Connection(asyncio.Protocol):
     # the request cycle
     def send(self, sent_at: int | None = None) -> None:
         assert self.transport is not None
-        self.index = self.run.next_index()
+        self.index = self.target.next_index()
         self.sent_at = time.perf_counter_ns() if sent_at is None else sent_at
-        self.transport.write(self.run.requests[self.index])
+        self.transport.write(self.target.requests[self.index])
 
     def fail(self) -> None:
         self.run.transport_errors += 1
@@ -173,24 +183,20 @@ class _Connection(asyncio.Protocol):
             # Connection: close. Open the next connection before this one counts
             # as finished, so the round does not look drained in between.
             if more:
-                run.connect(time.perf_counter_ns())
+                run.connect(self.target, time.perf_counter_ns())
             self.close()
 
 
 async def _round(
-    host: str,
-    port: int,
-    requests: Sequence[bytes],
-    connections: int,
-    seconds: float,
-    record_acks: bool,
+    targets: Sequence[Target], connections: int, seconds: float, record_acks: bool
 ) -> Round:
     loop = asyncio.get_running_loop()
     cpu0 = time.process_time()
     start = time.perf_counter()
-    run = _Run(loop, host, port, requests, start + seconds, record_acks)
-    for _ in range(connections):
-        run.connect()
+    run = _Run(loop, targets, start + seconds, record_acks)
+    for number in range(connections):
+        # Spread evenly, as a round-robin load balancer would.
+        run.connect(targets[number % len(targets)])
     try:
         await asyncio.wait_for(asyncio.shield(run.done), seconds + STALL_SECONDS)
     except TimeoutError:
@@ -221,14 +227,33 @@ def run_round(
     seconds: float,
     record_acks: bool = False,
 ) -> Round:
-    """One fixed-duration round of `requests` (cycled) over `connections` connections.
+    """One fixed-duration round of `requests` (cycled) over `connections` connections."""
+    return run_spread(
+        loop,
+        [Target(host, port, requests)],
+        connections=connections,
+        seconds=seconds,
+        record_acks=record_acks,
+    )
+
+
+def run_spread(
+    loop: asyncio.AbstractEventLoop,
+    targets: Sequence[Target],
+    *,
+    connections: int,
+    seconds: float,
+    record_acks: bool = False,
+) -> Round:
+    """One round over `connections` connections spread across `targets` in turn (with
+    `record_acks`, indexes are into each target's own request list).
 
     SIGINT, SIGTERM and SIGHUP end the round and are raised again as KeyboardInterrupt
     or SystemExit once the loop has stopped: uvloop swallows an exception that a
     plain Python signal handler raises inside a protocol callback, and the caller
     must get the chance to stop its servers.
     """
-    task = loop.create_task(_round(host, port, requests, connections, seconds, record_acks))
+    task = loop.create_task(_round(targets, connections, seconds, record_acks))
     caught: list[int] = []
 
     def interrupt(signum: int) -> None:
@@ -262,3 +287,13 @@ def percentile(sorted_values: Sequence[int], fraction: float) -> float:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else 0.0
+
+
+def add_round_options(parser: argparse.ArgumentParser, *, rounds: int = 5) -> None:
+    """--rounds, --seconds, --warmup and --connections, as every loadgen benchmark has them."""
+    parser.add_argument(
+        "--rounds", type=int, default=rounds, help=f"measured rounds (default {rounds})"
+    )
+    parser.add_argument("--seconds", type=float, default=2.5, help="seconds per round")
+    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per scenario")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections")

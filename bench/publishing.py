@@ -59,6 +59,7 @@ from clicks import (
     tracked_links,
     unexpected,
 )
+from loadgen import add_round_options
 from servers import Server, free_port
 
 #: The topic clicks.set_up's destination publishes to.
@@ -126,10 +127,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     serve = sub.add_parser("serve-receiver", help="run only the counting receiver")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, required=True)
-    parser.add_argument("--rounds", type=int, default=5, help="measured rounds (default 5)")
-    parser.add_argument("--seconds", type=float, default=2.5, help="seconds per round")
-    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per scenario")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    add_round_options(parser)
     parser.add_argument("--messages", type=int, default=50, help="messages sent (default 50)")
     parser.add_argument("--links", type=int, default=20, help="links per message (default 20)")
     args = parser.parse_args(argv)

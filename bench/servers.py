@@ -109,6 +109,12 @@ class Server:
                 continue
 
 
+def process_cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes (not their children), so far; a process
+    that is gone counts 0 (e.g. a database backend that another server owns)."""
+    return sum(_cpu_ticks(pid) for pid in pids) / _TICKS
+
+
 def _die_with_parent() -> None:
     """In the child, before exec: on Linux, get SIGTERM when the benchmark dies, even
     by SIGKILL, so no server outlives it."""

@@ -2,14 +2,18 @@
 
 Each received message lands in a queue, so a test waits for mail the way a
 person would: until it arrives, with a deadline, never by sleeping. A test can
-script the replies (`replies`): each RCPT TO address may get a 4xx or 5xx.
+script the replies (`replies`): each RCPT TO address may get a 4xx or 5xx. One sink
+may listen on several ports (`Received.port` says which), and may hold back the
+reply to a message (`hold`): the message is in the queue, its sender waits for the
+250 until `release()`, as a client does whose server took the mail and went quiet.
 """
 
 from __future__ import annotations
 
 import asyncio
 import queue
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -31,6 +35,8 @@ class Received:
     #: AUTH login it authenticated as, if any.
     tls: bool = False
     login: str | None = None
+    #: The sink's port the message came in on.
+    port: int = 0
 
     def message(self) -> EmailMessage:
         parsed = message_from_bytes(self.data, policy=policy.default)
@@ -43,8 +49,11 @@ class _Handler:
     inbox: queue.Queue[Received] = field(default_factory=queue.Queue)
     #: address -> list of replies to give to RCPT TO for it, used up in order.
     replies: dict[str, list[str]] = field(default_factory=dict)
-    #: While set, DATA is not answered until this event is set (a relay that hangs).
-    held: asyncio.Event | None = None
+    #: Called on each message before it is answered: true holds back the reply
+    #: (a relay that took the mail and went quiet) until `released` is set.
+    hold: Callable[[Received], bool] | None = None
+    held: queue.Queue[Received] = field(default_factory=queue.Queue)
+    released: threading.Event = field(default_factory=threading.Event)
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -58,9 +67,8 @@ class _Handler:
     async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
         self, server: Any, session: Any, envelope: Any
     ) -> str:
-        if self.held is not None:
-            await self.held.wait()
         login = session.auth_data.login.decode() if session.authenticated else None
+        port = server.transport.get_extra_info("sockname")[1]
         received = Received(
             envelope.mail_from,
             list(envelope.rcpt_tos),
@@ -70,8 +78,13 @@ class _Handler:
             tls=session.ssl is not None
             or server.transport.get_extra_info("ssl_object") is not None,
             login=login,
+            port=port,
         )
         self.inbox.put(received)
+        if self.hold is not None and self.hold(received):
+            self.held.put(received)
+            # Off the event loop: the sink goes on answering other connections meanwhile.
+            await asyncio.get_running_loop().run_in_executor(None, self.released.wait)
         return "250 2.0.0 Ok: queued by the test sink"
 
 
@@ -80,29 +93,41 @@ class SmtpSink:
     and `require_starttls` for STARTTLS, `ssl_context` for implicit TLS,
     `authenticator` and `auth_require_tls` for AUTH."""
 
-    def __init__(self, port: int | None = None, **options: Any) -> None:
+    def __init__(self, port: int | None = None, *, also: int = 0, **options: Any) -> None:
+        """A sink on `port` (a free one if None), and on `also` more free ports."""
         self.handler = _Handler()
         self.port = port or free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **options)
+        self.ports = [self.port, *(free_port() for _ in range(also))]
+        self.controllers = [
+            Controller(self.handler, hostname="127.0.0.1", port=each, **options)
+            for each in self.ports
+        ]
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def address_of(self, port: int) -> str:
+        return f"127.0.0.1:{port}"
+
     def start(self) -> None:
-        self.controller.start()
+        for controller in self.controllers:
+            controller.start()
 
     def stop(self) -> None:
-        self.controller.stop()
+        self.release()
+        for controller in self.controllers:
+            controller.stop()
 
-    def hold(self) -> None:
-        """From now on, DATA is answered only after `release()`."""
-        self.handler.held = asyncio.Event()
+    def hold(self, which: Callable[[Received], bool] = lambda received: True) -> None:
+        """From now on, the messages `which` picks are answered only after `release()`."""
+        self.handler.released.clear()
+        self.handler.hold = which
 
     def release(self) -> None:
-        held, self.handler.held = self.handler.held, None
-        if held is not None:
-            self.controller.loop.call_soon_threadsafe(held.set)
+        """Answer the messages held back, and hold no more."""
+        self.handler.hold = None
+        self.handler.released.set()
 
     def reply(self, address: str, *replies: str) -> None:
         self.handler.replies[address] = list(replies)

@@ -153,6 +153,7 @@ def build_app(settings: Settings) -> Sesame:
         executor,
         relay_of(settings),
         retry_seconds=settings.delivery_retry_seconds,
+        lease_seconds=settings.delivery_lease_seconds,
         on_events=feed.written,
     )
     classifier = Classifier(store, click_seconds=settings.machine_click_seconds)

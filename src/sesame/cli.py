@@ -146,7 +146,11 @@ def worker(**options: Any) -> None:
     store = _store(settings)
     executor = ThreadPoolExecutor(max_workers=store.concurrency, thread_name_prefix="sesame-db")
     delivery = DeliveryWorker(
-        store, executor, relay_of(settings), retry_seconds=settings.delivery_retry_seconds
+        store,
+        executor,
+        relay_of(settings),
+        retry_seconds=settings.delivery_retry_seconds,
+        lease_seconds=settings.delivery_lease_seconds,
     )
     publisher = publisher_of(settings, store, executor, Signer(store, settings.endpoint_url))
     delivery.on_events = lambda count: publisher.wake()

@@ -81,6 +81,12 @@ class Settings:
         "Delay before the first retry of a transient delivery failure; it doubles on each "
         "retry, up to an hour, until the set's MaxDeliverySeconds has passed.",
     )
+    delivery_lease_seconds: int = _option(
+        300,
+        "How long a worker holds the messages it took for delivery; if it dies, another "
+        "worker takes them over after this (delivery is at least once). Keep it above the "
+        "SMTP timeout (60 s).",
+    )
     tracking_domain: str | None = _option(
         None,
         "Host[:port] of the default tracking host, for configuration sets without a "
@@ -184,6 +190,8 @@ class Settings:
             raise ValueError(f"--smtp-ca-file: no such file: {self.smtp_ca_file}")
         if self.delivery_retry_seconds < 1:
             raise ValueError("--delivery-retry-seconds must be at least 1")
+        if self.delivery_lease_seconds < 1:
+            raise ValueError("--delivery-lease-seconds must be at least 1")
         try:
             self.proxy_networks()
         except ValueError as problem:
