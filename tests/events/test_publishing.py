@@ -379,3 +379,40 @@ def test_an_unsubscribe_publishes_the_subscription_event(
         assert receiver.untaken("/subscriptions") == []  # nothing else matched SUBSCRIPTION
     finally:
         client.delete_contact_list(ContactListName=unique)
+
+
+def test_a_topic_with_two_webhooks_retries_only_the_one_that_failed(
+    tmp_path: Path, sink: SmtpSink, receiver: Receiver, unique: str
+) -> None:
+    flaky = Receiver(status=500).start()
+    running = start_sesame(
+        tmp_path,
+        smtp_relay=sink.address,
+        publish_retry_seconds=1,
+        sns_webhooks=(
+            f"{topic('pair')}={receiver.url('/pair')}",
+            f"{topic('pair')}={flaky.url('/pair')}",
+        ),
+    )
+    try:
+        client = running.client()
+        sender = configure(client, unique, ("pair", sns("pair")), types=["SEND", "DELIVERY"])
+        sent = send(client, sink, sender, unique)
+        # The healthy webhook has the Send; the flaky one refuses it twice.
+        [first] = receiver.until(1, path="/pair")
+        assert first.record()["eventType"] == "Send"
+        assert [n.record()["eventType"] for n in flaky.take(2, path="/pair")] == ["Send", "Send"]
+        flaky.status = 200
+        assert [n.record()["eventType"] for n in flaky.until(2, path="/pair")] == [
+            "Send",
+            "Delivery",
+        ]
+        # The retries went to the flaky webhook only: the healthy one's next
+        # notification is the Delivery, not the Send again.
+        [second] = receiver.until(1, path="/pair")
+        assert second.record()["eventType"] == "Delivery"
+        assert second.record()["mail"]["messageId"] == sent.message_id
+        assert receiver.untaken("/pair") == []
+    finally:
+        running.stop()
+        flaky.stop()
