@@ -177,6 +177,9 @@ def test_documented_limits_are_enforced(client: Any) -> None:
     with pytest.raises(ClientError) as caught:
         client.batch_get_metric_data(Queries=[query("BOGUS", now, now + timedelta(days=1))])
     assert error(caught)[0] == "BadRequestException"
+    with pytest.raises(ClientError) as caught:
+        client.batch_get_metric_data(Queries=[query("SEND", now, now + timedelta(days=1))] * 2)
+    assert error(caught) == ("BadRequestException", "Query identifiers must be unique.", 400)
     answer = client.batch_get_metric_data(
         Queries=[query("SEND", now, now + timedelta(days=1), TENANT_NAME="t")]
     )
