@@ -129,6 +129,7 @@ def test_send_delivery_open_click_arrive_signed_and_shaped_as_ses(
         assert headers["x-amz-sns-topic-arn"] == topic("engagement")
         assert headers["x-amz-sns-subscription-arn"].startswith(topic("engagement") + ":")
         assert headers["content-type"] == "text/plain; charset=UTF-8"
+        assert headers["user-agent"] == "Amazon Simple Notification Service Agent"
         verify(envelope)
         # The record is exactly the stored one.
         record = notification.record()
