@@ -276,7 +276,12 @@ def test_metrics_prints_ses_and_person_only_figures(tmp_path: Path) -> None:
                 "Open",
                 now,
                 "cs",
-                {"eventType": "Open", "mail": mail, "open": {}, "sesame": {"verdict": "machine"}},
+                {
+                    "eventType": "Open",
+                    "mail": mail,
+                    "open": {},
+                    "sesameVerdict": {"actor": "machine", "reason": "gmail-image-proxy"},
+                },
             ),
         ]
     )

@@ -158,6 +158,8 @@ def test_sns_eventbridge_firehose_and_cloudwatch(
         ("aws.ses", "Email Clicked"),
     ]
     assert [e["detail"] for e in bus] == records
+    set_arn = f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:configuration-set/{unique}"
+    assert all(e["resources"] == [set_arn] for e in bus)
 
     # Firehose PutRecordBatch → objects in the bucket, one JSON record per line.
     lines: list[dict[str, Any]] = []

@@ -4,7 +4,11 @@ Sesame trusts for X-Forwarded-For, as in production)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -87,6 +91,59 @@ OPENS = {
         "machine",
         "prefetch",
     ),
+    # Each proxy is known by its agent alone and by its network alone.
+    "Gmail image proxy (agent)": (
+        GMAIL_PROXY,
+        PERSON_IP,
+        {},
+        "GET",
+        "machine",
+        "gmail-image-proxy",
+    ),
+    "Gmail image proxy (network)": (
+        SAFARI,
+        "66.102.8.9",
+        {},
+        "GET",
+        "machine",
+        "gmail-image-proxy",
+    ),
+    "Yahoo image proxy (agent)": (
+        YAHOO_PROXY,
+        PERSON_IP,
+        {},
+        "GET",
+        "machine",
+        "yahoo-image-proxy",
+    ),
+    "Yahoo image proxy (network)": (
+        SAFARI,
+        "74.6.231.20",
+        {},
+        "GET",
+        "machine",
+        "yahoo-image-proxy",
+    ),
+    "security gateway fetching the pixel": (
+        BING_PREVIEW,
+        "40.77.167.1",
+        {},
+        "GET",
+        "machine",
+        "link-scanner",
+    ),
+    # The older prefetch hints: Chrome's `Purpose`, Safari's `X-Purpose: preview`,
+    # Firefox's `X-Moz: prefetch`.
+    "Purpose: prefetch": (SAFARI, PERSON_IP, {"Purpose": "prefetch"}, "GET", "machine", "prefetch"),
+    "X-Purpose: preview": (
+        SAFARI,
+        PERSON_IP,
+        {"X-Purpose": "preview"},
+        "GET",
+        "machine",
+        "prefetch",
+    ),
+    "X-Moz: prefetch": (SAFARI, PERSON_IP, {"X-Moz": "prefetch"}, "GET", "machine", "prefetch"),
 }
 
 
@@ -116,6 +173,15 @@ def test_a_gateway_probes_with_head_then_follows(
     assert fetch(server, sent.links[0], method="HEAD", forwarded_for="198.51.100.20") == 302
     assert verdicts(server, sent.message_id, "Click", 1) == [
         {"actor": "machine", "reason": "head-request"}
+    ]
+
+
+def test_a_prefetched_link(server: RunningSesame, sink: SmtpSink, unique: str) -> None:
+    sent = mail(server, sink, unique)
+    headers = {"Sec-Purpose": "prefetch;prerender"}
+    assert fetch(server, sent.links[1], forwarded_for=PERSON_IP, headers=headers) == 302
+    assert verdicts(server, sent.message_id, "Click", 1) == [
+        {"actor": "machine", "reason": "prefetch"}
     ]
 
 
@@ -184,3 +250,49 @@ def test_machine_events_can_be_kept_from_destinations(
     finally:
         quiet.stop()
         receiver.stop()
+
+
+def test_metrics_count_machine_opens_as_ses_does_and_people_beside(
+    server: RunningSesame, sink: SmtpSink, unique: str
+) -> None:
+    client = server.client()
+    sender = configure(client, unique, ("engagement", sns("engagement")))
+    proxied, read, both = [send(client, sink, sender, unique) for _ in range(3)]
+    opens = [
+        (proxied, GMAIL_PROXY, "66.249.84.12"),  # only Gmail's proxy fetched it
+        (read, SAFARI, PERSON_IP),  # only its reader
+        (both, "Mozilla/5.0", "17.58.63.1"),  # Apple's proxy first, ...
+        (both, SAFARI, PERSON_IP),  # ... then its reader
+    ]
+    for sent, agent, address in opens:
+        assert fetch(server, sent.pixel, agent=agent, forwarded_for=address) == 200
+    for sent, count in ((proxied, 1), (read, 1), (both, 2)):
+        verdicts(server, sent.message_id, "Open", count)
+
+    # BatchGetMetricData counts every open as SES does: one unique open per message.
+    now = datetime.now(UTC)
+    answer = client.batch_get_metric_data(
+        Queries=[
+            {
+                "Id": "opens",
+                "Namespace": "VDM",
+                "Metric": "OPEN",
+                "Dimensions": {"CONFIGURATION_SET": unique},
+                "StartDate": now - timedelta(days=1),
+                "EndDate": now + timedelta(days=1),
+            }
+        ]
+    )
+    assert sum(answer["Results"][0]["Values"]) == 3
+    # `sesame metrics` puts the person-only figure beside it: Gmail's fetch left out.
+    result = subprocess.run(
+        [sys.executable, "-m", "sesame", "metrics", "--metric", "OPEN", "--days", "2"]
+        + ["--configuration-set", unique, "--data-dir", str(server.app.settings.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sum(line["value"] for line in lines) == 3
+    assert sum(line["human"] for line in lines) == 2

@@ -94,3 +94,35 @@ def test_a_destination_without_a_target_is_logged_once_and_not_kept(
     assert p.store.pending_publications() == 0 and p.store.failed_publications() == []
     notes = [r.message for r in caplog.records if "has no target here" in r.message]
     assert len(notes) == 1 and "cs/d" in notes[0]
+
+
+def test_retries_back_off_doubling_and_each_failure_is_counted_in_the_log(
+    made: list[Publisher], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = [1_000_000.0]
+    p = publisher(
+        made, tmp_path, {TOPIC: ["http://127.0.0.1:9/x"]}, retry_seconds=5, clock=lambda: now[0]
+    )
+    p.store.add_events(events(now[0]))
+
+    async def attempts() -> list[int]:
+        handled = []
+        # (seconds after the event, rows expected): retries at +5, then +5+10, then +15+20.
+        for at in (0, 4.9, 5, 14.9, 15, 34.9, 35):
+            now[0] = 1_000_000.0 + at
+            handled.append(await p.run_once())
+        return handled
+
+    with caplog.at_level(logging.WARNING, logger="sesame.publishing"):
+        try:
+            assert asyncio.run(attempts()) == [1, 0, 1, 0, 1, 0, 1]
+        finally:
+            p._io.shutdown(wait=True)
+            p.targets.close()
+    [failed] = p.store.failed_publications()
+    assert failed.event.event_type == "Send" and failed.attempts == 4  # Delivery waits behind
+    notes = [r.getMessage() for r in caplog.records]
+    assert [n.split(" failed ")[1].split(")")[0] for n in notes] == [
+        f"(attempt {i}, {i} failures so far" for i in (1, 2, 3, 4)
+    ]
+    assert all("cs/d" in n and "http://127.0.0.1:9/x" in n for n in notes)

@@ -56,6 +56,7 @@ def server(
             f"{topic('slow')}={receiver.url('/slow')}",
             f"{topic('auth')}=http://user:p%40ss@127.0.0.1:{receiver.port}/auth?token=s3cret",
             f"{topic('auth-broken')}=http://user:pw@127.0.0.1:{failing.port}/a?token=s3cret",
+            f"{topic('subscriptions')}={receiver.url('/subscriptions')}",
         ),
         machine_click_seconds=0,
         publish_retry_seconds=1,
@@ -128,6 +129,7 @@ def test_send_delivery_open_click_arrive_signed_and_shaped_as_ses(
         assert headers["x-amz-sns-topic-arn"] == topic("engagement")
         assert headers["x-amz-sns-subscription-arn"].startswith(topic("engagement") + ":")
         assert headers["content-type"] == "text/plain; charset=UTF-8"
+        assert headers["user-agent"] == "Amazon Simple Notification Service Agent"
         verify(envelope)
         # The record is exactly the stored one.
         record = notification.record()
@@ -334,3 +336,84 @@ def test_a_hanging_subscriber_stalls_nobody_else(
         receiver.release.set()
     slow = receiver.until(4, path="/slow")
     assert {n.record()["eventType"] for n in slow} == {"Send", "Delivery"}
+
+
+def test_an_unsubscribe_publishes_the_subscription_event(
+    server: RunningSesame, sink: SmtpSink, receiver: Receiver, unique: str
+) -> None:
+    client = server.client()
+    sender = configure(
+        client, unique, ("subscriptions", sns("subscriptions")), types=["SUBSCRIPTION"]
+    )
+    client.create_contact_list(
+        ContactListName=unique,
+        Topics=[{"TopicName": "weekly", "DisplayName": "W", "DefaultSubscriptionStatus": "OPT_IN"}],
+    )
+    try:
+        message_id = client.send_email(
+            FromEmailAddress=sender,
+            Destination={"ToAddresses": ["reader@example.org"]},
+            Content={"Simple": {"Subject": {"Data": "News"}, "Body": {"Text": {"Data": "Hi"}}}},
+            ConfigurationSetName=unique,
+            ListManagementOptions={"ContactListName": unique, "TopicName": "weekly"},
+        )["MessageId"]
+        url = str(sink.next().message()["List-Unsubscribe"]).strip("<>")
+        # What a mail client sends for RFC 8058 one-click unsubscribe.
+        request = urllib.request.Request(
+            url,
+            data=b"List-Unsubscribe=One-Click",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 200
+        [note] = receiver.until(1, path="/subscriptions")
+        verify(note.envelope())
+        record = note.record()
+        assert list(record) == ["eventType", "mail", "subscription"]
+        assert record["eventType"] == "Subscription"
+        assert record["mail"]["messageId"] == message_id
+        assert record["subscription"]["contactList"] == unique
+        assert record["subscription"]["source"] == "UnsubscribeHeader"
+        assert record["subscription"]["newTopicPreferences"]["topicSubscriptionStatus"] == [
+            {"topicName": "weekly", "subscriptionStatus": "OptOut"}
+        ]
+        assert receiver.untaken("/subscriptions") == []  # nothing else matched SUBSCRIPTION
+    finally:
+        client.delete_contact_list(ContactListName=unique)
+
+
+def test_a_topic_with_two_webhooks_retries_only_the_one_that_failed(
+    tmp_path: Path, sink: SmtpSink, receiver: Receiver, unique: str
+) -> None:
+    flaky = Receiver(status=500).start()
+    running = start_sesame(
+        tmp_path,
+        smtp_relay=sink.address,
+        publish_retry_seconds=1,
+        sns_webhooks=(
+            f"{topic('pair')}={receiver.url('/pair')}",
+            f"{topic('pair')}={flaky.url('/pair')}",
+        ),
+    )
+    try:
+        client = running.client()
+        sender = configure(client, unique, ("pair", sns("pair")), types=["SEND", "DELIVERY"])
+        sent = send(client, sink, sender, unique)
+        # The healthy webhook has the Send; the flaky one refuses it twice.
+        [first] = receiver.until(1, path="/pair")
+        assert first.record()["eventType"] == "Send"
+        assert [n.record()["eventType"] for n in flaky.take(2, path="/pair")] == ["Send", "Send"]
+        flaky.status = 200
+        assert [n.record()["eventType"] for n in flaky.until(2, path="/pair")] == [
+            "Send",
+            "Delivery",
+        ]
+        # The retries went to the flaky webhook only: the healthy one's next
+        # notification is the Delivery, not the Send again.
+        [second] = receiver.until(1, path="/pair")
+        assert second.record()["eventType"] == "Delivery"
+        assert second.record()["mail"]["messageId"] == sent.message_id
+        assert receiver.untaken("/pair") == []
+    finally:
+        running.stop()
+        flaky.stop()

@@ -115,6 +115,12 @@ def test_killed_server_loses_no_event_and_a_worker_publishes_them(
         )
         assert [r["eventType"] for r in people] == ["Open", "Click"]
         assert sesame_events(tmp_path, database, "--actor", "machine") == []
+        clicks = sesame_events(tmp_path, database, "--configuration-set", unique, "--type", "Click")
+        assert [(r["eventType"], r["mail"]["messageId"]) for r in clicks] == [
+            ("Click", sent.message_id)
+        ]
+        assert sesame_events(tmp_path, database, "--configuration-set", "elsewhere") == []
+        assert sesame_events(tmp_path, database, "--since", "4102444800") == []  # 2100-01-01
     finally:
         finish(server, signal.SIGKILL)
 

@@ -17,10 +17,10 @@ The series is sparse, in whole UTC days, the range's end exclusive: a day
 without data is absent, as real SES answers (Floci's probe of 2026-09-23).
 
 Machine opens and clicks: SES counts every open and click, and so do these
-figures. Sesame's own classification (issue 4) travels as an extra top-level
-attribute of the stored record; with `human_only`, opens and clicks a verdict
-calls a machine's are left out, so person-only figures sit beside SES's. A
-record without a verdict counts as a person's.
+figures. Sesame's own classification travels in the one extra top-level
+attribute `sesameVerdict` of the stored record (events/machines.py); with
+`human_only`, opens and clicks it calls a machine's are left out, so person-only
+figures sit beside SES's. A record without a verdict counts as a person's.
 """
 
 from __future__ import annotations
@@ -75,20 +75,11 @@ def isp_of(address: str) -> str:
 
 
 def is_machine(record: Mapping[str, Any]) -> bool:
-    """True when Sesame's classification (an extra top-level attribute, whatever
-    its name) calls the open or click a machine's. Tolerates its absence."""
+    """True when Sesame's verdict (`sesameVerdict`, events/machines.py) calls the open
+    or click a machine's. A record without one (recorded before classification
+    existed) counts as a person's."""
     verdict = record.get(VERDICT_ATTRIBUTE)
-    if isinstance(verdict, Mapping) and "actor" in verdict:
-        return bool(verdict["actor"] == MACHINE)  # events/machines.py's own attribute
-    for key, value in record.items():
-        if key in ("eventType", "mail", "open", "click"):
-            continue
-        verdict = value.get("verdict") if isinstance(value, Mapping) else value
-        if isinstance(value, Mapping) and isinstance(value.get("machine"), bool):
-            return bool(value["machine"])
-        if isinstance(verdict, str) and verdict.lower() == "machine":
-            return True
-    return False
+    return isinstance(verdict, Mapping) and verdict.get("actor") == MACHINE
 
 
 @dataclass(frozen=True, slots=True)
