@@ -246,3 +246,114 @@ def test_attachments_arrive_byte_for_byte(client: Any, sink: SmtpSink, sender: s
     assert attached["data.bin"].get_content() == payload
     assert attached["zählung.csv"].get_content_type() == "text/csv"
     assert attached["zählung.csv"].get_payload(decode=True) == "Zählung;1\n".encode()
+
+
+def test_cc_reply_to_and_the_feedback_address(
+    client: Any, relayed: RunningSesame, sink: SmtpSink, sender: str
+) -> None:
+    answer = client.send_email(
+        FromEmailAddress=f"News <{sender}>",
+        Destination={"ToAddresses": ["ann@example.org"], "CcAddresses": ["Cy <cy@example.org>"]},
+        ReplyToAddresses=["Desk <desk@example.org>", "help@example.org"],
+        FeedbackForwardingEmailAddress=f"bounces@{sender.split('@')[1]}",
+        Content=simple(),
+    )
+    received = sink.next()
+    # The feedback address is the envelope sender: bounces go there, not to From.
+    assert received.sender == f"bounces@{sender.split('@')[1]}"
+    assert sorted(received.recipients) == ["ann@example.org", "cy@example.org"]
+    mail = received.message()
+    assert str(mail["From"]) == f"News <{sender}>"
+    assert str(mail["Cc"]) == "Cy <cy@example.org>"
+    assert str(mail["Reply-To"]) == "Desk <desk@example.org>, help@example.org"
+    [send] = [e for e in relayed.events(answer["MessageId"], "Send") if e.event_type == "Send"]
+    common = send.record["mail"]["commonHeaders"]
+    assert common["cc"] == ["Cy <cy@example.org>"]
+    assert common["replyTo"] == ["Desk <desk@example.org>", "help@example.org"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("ReplyToAddresses", ["not an address"]),
+        ("FeedbackForwardingEmailAddress", "nobody"),
+        ("FeedbackForwardingEmailAddress", "a@b"),
+    ],
+)
+def test_bad_reply_to_and_feedback_addresses_are_bad_request(
+    client: Any, sender: str, field: str, value: Any
+) -> None:
+    with pytest.raises(ClientError) as caught:
+        client.send_email(
+            FromEmailAddress=sender,
+            Destination={"ToAddresses": ["a@example.org"]},
+            Content=simple(),
+            **{field: value},
+        )
+    shown = value[0] if isinstance(value, list) else value
+    assert error(caught) == ("BadRequestException", f"Invalid email address <{shown}>.", 400)
+
+
+def test_the_set_named_on_the_call_then_the_header_then_the_identity_default(
+    client: Any, relayed: RunningSesame, sink: SmtpSink, unique: str
+) -> None:
+    domain = f"{unique}.example.com"
+    named, header, own, domains = (f"{unique}-{n}" for n in ("named", "header", "own", "domain"))
+    for name in (named, header, own, domains):
+        client.create_configuration_set(ConfigurationSetName=name)
+    client.create_email_identity(EmailIdentity=domain, ConfigurationSetName=domains)
+    client.create_email_identity(EmailIdentity=f"news@{domain}", ConfigurationSetName=own)
+    raw = (
+        f"From: news@{domain}\r\nTo: a@example.org\r\nSubject: s\r\n"
+        f"X-SES-CONFIGURATION-SET: {header}\r\n\r\nbody\r\n"
+    ).encode()
+
+    def used(**request: Any) -> str | None:
+        message_id = client.send_email(**request)["MessageId"]
+        sink.next()
+        [send] = [e for e in relayed.events(message_id, "Send") if e.event_type == "Send"]
+        return send.configuration_set
+
+    assert used(Content={"Raw": {"Data": raw}}, ConfigurationSetName=named) == named
+    assert used(Content={"Raw": {"Data": raw}}) == header
+    to = {"ToAddresses": ["a@example.org"]}
+    # An address's own default beats its domain's; another address gets the domain's.
+    assert used(FromEmailAddress=f"news@{domain}", Destination=to, Content=simple()) == own
+    assert used(FromEmailAddress=f"other@{domain}", Destination=to, Content=simple()) == domains
+
+
+def test_email_tags_on_the_call_replace_the_raw_header_tags(
+    client: Any, relayed: RunningSesame, sink: SmtpSink, sender: str
+) -> None:
+    raw = (
+        f"From: {sender}\r\nTo: a@example.org\r\nSubject: s\r\n"
+        "X-SES-MESSAGE-TAGS: team=mail\r\n\r\nbody\r\n"
+    ).encode()
+    answer = client.send_email(
+        Content={"Raw": {"Data": raw}}, EmailTags=[{"Name": "kind", "Value": "api"}]
+    )
+    assert sink.next().message()["X-SES-MESSAGE-TAGS"] is None
+    [send] = [e for e in relayed.events(answer["MessageId"], "Send") if e.event_type == "Send"]
+    tags = send.record["mail"]["tags"]
+    assert tags["kind"] == ["api"] and "team" not in tags  # no merge (SES developer guide)
+
+
+def test_the_local_mailbox_filters_by_sender(ses: Any, sesame: RunningSesame, unique: str) -> None:
+    import json
+    import urllib.request
+
+    domain = f"{unique}.example.com"
+    ses.create_email_identity(EmailIdentity=domain)
+    sent = {
+        who: ses.send_email(
+            FromEmailAddress=f"{who}@{domain}",
+            Destination={"ToAddresses": ["you@example.org"]},
+            Content=simple(who),
+        )["MessageId"]
+        for who in ("ann", "bob")
+    }
+    for message_id in sent.values():
+        sesame.events(message_id, "Delivery")
+    with urllib.request.urlopen(f"{sesame.url}/_aws/ses?email=bob@{domain}") as response:
+        document = json.load(response)
+    assert [m["Id"] for m in document["messages"]] == [sent["bob"]]
