@@ -240,3 +240,32 @@ def test_without_a_tracking_domain_urls_point_at_the_listener_over_http(
     links, pixel = urls(delivered_html(client, sink, domain, ConfigurationSetName=unique))
     listener = urlsplit(relayed.url).netloc
     assert {urlsplit(u)[:2] for u in [*links, pixel]} == {("http", listener)}
+
+
+def test_a_tracked_message_keeps_its_charsets_and_headers(
+    client: Any, sink: SmtpSink, unique: str
+) -> None:
+    domain = set_up(client, unique, destination(OPEN_CLICK))
+    client.send_email(
+        FromEmailAddress=f"news@{domain}",
+        Destination={"ToAddresses": ["reader@example.org"]},
+        Content={
+            "Simple": {
+                "Subject": {"Data": "Café crème", "Charset": "ISO-8859-1"},
+                "Body": {
+                    "Text": {"Data": "Crème brûlée", "Charset": "ISO-8859-1"},
+                    "Html": {"Data": f"<p>Crème</p>{HTML}", "Charset": "ISO-8859-1"},
+                },
+                "Headers": [{"Name": "X-Campaign", "Value": "spring"}],
+            }
+        },
+        ConfigurationSetName=unique,
+    )
+    mail = sink.next().message()
+    assert str(mail["Subject"]) == "Café crème" and str(mail["X-Campaign"]) == "spring"
+    html, text = (mail.get_body(preferencelist=(kind,)) for kind in ("html", "plain"))
+    assert html is not None and text is not None
+    assert html.get_content_charset() == text.get_content_charset() == "iso-8859-1"
+    assert text.get_content().strip() == "Crème brûlée"
+    assert html.get_content().startswith("<p>Crème</p>")
+    assert tracked(html.get_content()) == (True, True)
