@@ -358,3 +358,23 @@ def test_the_local_mailbox_filters_by_sender(ses: Any, sesame: RunningSesame, un
     with urllib.request.urlopen(f"{sesame.url}/_aws/ses?email=bob@{domain}") as response:
         document = json.load(response)
     assert [m["Id"] for m in document["messages"]] == [sent["bob"]]
+
+
+def test_a_verified_address_may_send_without_its_domain(
+    client: Any, sink: SmtpSink, unique: str
+) -> None:
+    domain = f"{unique}.example.net"
+    client.create_email_identity(EmailIdentity=f"me@{domain}")
+    client.send_email(
+        FromEmailAddress=f"me@{domain}",
+        Destination={"ToAddresses": ["a@example.org"]},
+        Content=simple(),
+    )
+    assert sink.next().sender == f"me@{domain}"
+    with pytest.raises(ClientError) as caught:
+        client.send_email(
+            FromEmailAddress=f"other@{domain}",
+            Destination={"ToAddresses": ["a@example.org"]},
+            Content=simple(),
+        )
+    assert error(caught)[0] == "MessageRejected"
