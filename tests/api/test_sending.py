@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,10 @@ def test_a_transient_failure_is_retried_then_delivered(
     events = relayed.events(answer["MessageId"], "DeliveryDelay", "Delivery")
     delay = next(e.record for e in events if e.event_type == "DeliveryDelay")
     assert delay["deliveryDelay"]["delayedRecipients"][0]["status"] == "4.3.0"
+    # No configuration set: retried for SES's default MaxDeliverySeconds, 50,400 s.
+    sent = datetime.fromisoformat(delay["mail"]["timestamp"])
+    expires = datetime.fromisoformat(delay["deliveryDelay"]["expirationTime"])
+    assert abs(expires - sent - timedelta(seconds=50_400)) <= timedelta(milliseconds=1)
 
 
 def test_a_permanent_failure_is_a_bounce(
