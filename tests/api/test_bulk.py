@@ -259,6 +259,10 @@ def test_call_level_errors(client: Any, sender: str, template: str, unique: str)
             {"DefaultEmailTags": [{"Name": "", "Value": "v"}]},
             ("BadRequestException", "The tag name must be specified.", 400),
         ),
+        (
+            {"FeedbackForwardingEmailAddress": "nobody"},
+            ("BadRequestException", "Invalid email address <nobody>.", 400),
+        ),
     ]
     for change, expected in cases:
         request = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -48,15 +49,16 @@ def test_a_simple_message_is_delivered_with_send_and_delivery_events(
     assert mail.get_content().strip() == "Hallo Welt"
     assert message_id in str(mail["Message-ID"])
     events = relayed.events(message_id, "Send", "Delivery")
-    send, delivery = (
-        next(e.record for e in events if e.event_type == t) for t in ("Send", "Delivery")
-    )
+    send = next(e.record for e in events if e.event_type == "Send")
     assert send["mail"]["messageId"] == message_id
     assert send["mail"]["destination"] == ["ann@example.org", "bob@example.org"]
     assert send["mail"]["tags"]["campaign"] == ["spring"]
     assert send["mail"]["tags"]["ses:from-domain"] == [sender.split("@")[1]]
-    assert delivery["delivery"]["recipients"] == ["ann@example.org", "bob@example.org"]
-    assert delivery["delivery"]["smtpResponse"].startswith("250 ")
+    # One Delivery event per recipient, as SES publishes them.
+    deliveries = [e.record["delivery"] for e in events if e.event_type == "Delivery"]
+    assert sorted(d["recipients"][0] for d in deliveries) == ["ann@example.org", "bob@example.org"]
+    assert all(len(d["recipients"]) == 1 for d in deliveries) and len(deliveries) == 2
+    assert all(d["smtpResponse"].startswith("250 ") for d in deliveries)
 
 
 def test_an_unverified_sender_is_rejected(client: Any) -> None:
@@ -167,6 +169,10 @@ def test_a_transient_failure_is_retried_then_delivered(
     events = relayed.events(answer["MessageId"], "DeliveryDelay", "Delivery")
     delay = next(e.record for e in events if e.event_type == "DeliveryDelay")
     assert delay["deliveryDelay"]["delayedRecipients"][0]["status"] == "4.3.0"
+    # No configuration set: retried for SES's default MaxDeliverySeconds, 50,400 s.
+    sent = datetime.fromisoformat(delay["mail"]["timestamp"])
+    expires = datetime.fromisoformat(delay["deliveryDelay"]["expirationTime"])
+    assert abs(expires - sent - timedelta(seconds=50_400)) <= timedelta(milliseconds=1)
 
 
 def test_a_permanent_failure_is_a_bounce(
@@ -246,3 +252,134 @@ def test_attachments_arrive_byte_for_byte(client: Any, sink: SmtpSink, sender: s
     assert attached["data.bin"].get_content() == payload
     assert attached["zählung.csv"].get_content_type() == "text/csv"
     assert attached["zählung.csv"].get_payload(decode=True) == "Zählung;1\n".encode()
+
+
+def test_cc_reply_to_and_the_feedback_address(
+    client: Any, relayed: RunningSesame, sink: SmtpSink, sender: str
+) -> None:
+    answer = client.send_email(
+        FromEmailAddress=f"News <{sender}>",
+        Destination={"ToAddresses": ["ann@example.org"], "CcAddresses": ["Cy <cy@example.org>"]},
+        ReplyToAddresses=["Desk <desk@example.org>", "help@example.org"],
+        FeedbackForwardingEmailAddress=f"bounces@{sender.split('@')[1]}",
+        Content=simple(),
+    )
+    received = sink.next()
+    # The feedback address is the envelope sender: bounces go there, not to From.
+    assert received.sender == f"bounces@{sender.split('@')[1]}"
+    assert sorted(received.recipients) == ["ann@example.org", "cy@example.org"]
+    mail = received.message()
+    assert str(mail["From"]) == f"News <{sender}>"
+    assert str(mail["Cc"]) == "Cy <cy@example.org>"
+    assert str(mail["Reply-To"]) == "Desk <desk@example.org>, help@example.org"
+    [send] = [e for e in relayed.events(answer["MessageId"], "Send") if e.event_type == "Send"]
+    common = send.record["mail"]["commonHeaders"]
+    assert common["cc"] == ["Cy <cy@example.org>"]
+    assert common["replyTo"] == ["Desk <desk@example.org>", "help@example.org"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("ReplyToAddresses", ["not an address"]),
+        ("FeedbackForwardingEmailAddress", "nobody"),
+        ("FeedbackForwardingEmailAddress", "a@b"),
+    ],
+)
+def test_bad_reply_to_and_feedback_addresses_are_bad_request(
+    client: Any, sender: str, field: str, value: Any
+) -> None:
+    with pytest.raises(ClientError) as caught:
+        client.send_email(
+            FromEmailAddress=sender,
+            Destination={"ToAddresses": ["a@example.org"]},
+            Content=simple(),
+            **{field: value},
+        )
+    shown = value[0] if isinstance(value, list) else value
+    assert error(caught) == ("BadRequestException", f"Invalid email address <{shown}>.", 400)
+
+
+def test_the_set_named_on_the_call_then_the_header_then_the_identity_default(
+    client: Any, relayed: RunningSesame, sink: SmtpSink, unique: str
+) -> None:
+    domain = f"{unique}.example.com"
+    named, header, own, domains = (f"{unique}-{n}" for n in ("named", "header", "own", "domain"))
+    for name in (named, header, own, domains):
+        client.create_configuration_set(ConfigurationSetName=name)
+    client.create_email_identity(EmailIdentity=domain, ConfigurationSetName=domains)
+    client.create_email_identity(EmailIdentity=f"news@{domain}", ConfigurationSetName=own)
+    raw = (
+        f"From: news@{domain}\r\nTo: a@example.org\r\nSubject: s\r\n"
+        f"X-SES-CONFIGURATION-SET: {header}\r\n\r\nbody\r\n"
+    ).encode()
+
+    def used(**request: Any) -> str | None:
+        message_id = client.send_email(**request)["MessageId"]
+        sink.next()
+        [send] = [e for e in relayed.events(message_id, "Send") if e.event_type == "Send"]
+        return send.configuration_set
+
+    assert used(Content={"Raw": {"Data": raw}}, ConfigurationSetName=named) == named
+    assert used(Content={"Raw": {"Data": raw}}) == header
+    to = {"ToAddresses": ["a@example.org"]}
+    # An address's own default beats its domain's; another address gets the domain's.
+    assert used(FromEmailAddress=f"news@{domain}", Destination=to, Content=simple()) == own
+    assert used(FromEmailAddress=f"other@{domain}", Destination=to, Content=simple()) == domains
+
+
+def test_email_tags_on_the_call_replace_the_raw_header_tags(
+    client: Any, relayed: RunningSesame, sink: SmtpSink, sender: str
+) -> None:
+    raw = (
+        f"From: {sender}\r\nTo: a@example.org\r\nSubject: s\r\n"
+        "X-SES-MESSAGE-TAGS: team=mail\r\n\r\nbody\r\n"
+    ).encode()
+    answer = client.send_email(
+        Content={"Raw": {"Data": raw}}, EmailTags=[{"Name": "kind", "Value": "api"}]
+    )
+    assert sink.next().message()["X-SES-MESSAGE-TAGS"] is None
+    [send] = [e for e in relayed.events(answer["MessageId"], "Send") if e.event_type == "Send"]
+    tags = send.record["mail"]["tags"]
+    assert tags["kind"] == ["api"] and "team" not in tags  # no merge (SES developer guide)
+
+
+def test_the_local_mailbox_filters_by_sender(ses: Any, sesame: RunningSesame, unique: str) -> None:
+    import json
+    import urllib.request
+
+    domain = f"{unique}.example.com"
+    ses.create_email_identity(EmailIdentity=domain)
+    sent = {
+        who: ses.send_email(
+            FromEmailAddress=f"{who}@{domain}",
+            Destination={"ToAddresses": ["you@example.org"]},
+            Content=simple(who),
+        )["MessageId"]
+        for who in ("ann", "bob")
+    }
+    for message_id in sent.values():
+        sesame.events(message_id, "Delivery")
+    with urllib.request.urlopen(f"{sesame.url}/_aws/ses?email=bob@{domain}") as response:
+        document = json.load(response)
+    assert [m["Id"] for m in document["messages"]] == [sent["bob"]]
+
+
+def test_a_verified_address_may_send_without_its_domain(
+    client: Any, sink: SmtpSink, unique: str
+) -> None:
+    domain = f"{unique}.example.net"
+    client.create_email_identity(EmailIdentity=f"me@{domain}")
+    client.send_email(
+        FromEmailAddress=f"me@{domain}",
+        Destination={"ToAddresses": ["a@example.org"]},
+        Content=simple(),
+    )
+    assert sink.next().sender == f"me@{domain}"
+    with pytest.raises(ClientError) as caught:
+        client.send_email(
+            FromEmailAddress=f"other@{domain}",
+            Destination={"ToAddresses": ["a@example.org"]},
+            Content=simple(),
+        )
+    assert error(caught)[0] == "MessageRejected"

@@ -123,6 +123,9 @@ def test_login_with_the_key_pair_sets_a_strict_http_only_cookie(guarded: Running
 def test_login_with_the_ui_password(guarded: RunningSesame) -> None:
     browser = InboxClient(guarded.url)
     page = browser.get("/_sesame/login")
+    # Logging in is an action too: without the form token, the right password is refused.
+    assert browser.post("/_sesame/login", {"secret": PASSWORD}).status == 403
+    assert browser.get("/_sesame/").status == 303
     answer = browser.post("/_sesame/login", {"csrf": page.csrf(), "secret": PASSWORD})
     assert answer.status == 303
     assert browser.get("/_sesame/").status == 200

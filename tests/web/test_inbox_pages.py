@@ -126,6 +126,7 @@ def test_message_view_downloads_and_attachments(server: RunningSesame) -> None:
     assert "Report attached" in page and "See the attachments." in page
     assert "report.csv" in page and "Überblick.html" in page
     assert "Not tracked: the message went through no configuration set." in page
+    assert '<th scope="row">From</th><td>a@example.com</td>' in page  # the headers
 
     eml = browser.get(f"/_sesame/messages/{message_id}/raw")
     assert eml.headers["Content-Type"] == "message/rfc822"
@@ -245,3 +246,45 @@ def test_inline_images_are_shown_from_the_message_itself(server: RunningSesame) 
     frame = InboxClient(server.url).get(f"/_sesame/messages/{message_id}/frame").text
     assert 'src="data:image/png;base64,iVBORyBmYWtl"' in frame
     assert "cid:" not in frame
+
+
+def test_the_timeline_shows_the_classifiers_verdicts(server: RunningSesame) -> None:
+    """A HEAD on a click URL (a link scanner's probe) and a mail client's open, each
+    classified by events/machines.py, show as machine and person."""
+    client: Any = server.client()
+    with contextlib.suppress(client.exceptions.AlreadyExistsException):
+        client.create_configuration_set(ConfigurationSetName="engaged")
+        client.create_configuration_set_event_destination(
+            ConfigurationSetName="engaged",
+            EventDestinationName="engagement",
+            EventDestination={
+                "Enabled": True,
+                "MatchingEventTypes": ["OPEN", "CLICK"],
+                "SnsDestination": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:e"},
+            },
+        )
+    html_body = '<html><body><a href="https://example.org/x">x</a></body></html>'
+    message_id = client.send_email(
+        FromEmailAddress="a@example.com",
+        Destination={"ToAddresses": ["b@example.org"]},
+        Content={"Simple": {"Subject": {"Data": "Judged"}, "Body": {"Html": {"Data": html_body}}}},
+        ConfigurationSetName="engaged",
+    )["MessageId"]
+    server.events(message_id, "Delivery")
+    stored = server.app.store.get_message(message_id)
+    assert stored is not None
+    [click] = re.findall(r'href="([^"]+/L0/[^"]+)"', stored.content.decode())
+    [pixel] = re.findall(r'<img[^>]+src="([^"]+)"', stored.content.decode())
+    parts = urlsplit(server.url)
+    for method, url in (("HEAD", click), ("GET", pixel)):
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+        connection.request(method, urlsplit(url).path, headers={"User-Agent": "Mail/16.0"})
+        connection.getresponse().read()
+        connection.close()
+    server.events(message_id, "Open", "Click")
+    page = InboxClient(server.url).get(f"/_sesame/messages/{message_id}").text
+    badges = {}
+    for item in page.split('<li class="event ')[1:]:
+        badge = re.search(r'<span class="badge \w+">(\w+)</span>', item.split("</li>")[0])
+        badges[item.split('"')[0]] = badge.group(1) if badge else None
+    assert badges == {"send": None, "delivery": None, "click": "machine", "open": "person"}

@@ -3,6 +3,7 @@ check, the timeline (with and without a person/machine verdict), link reports.""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -111,6 +112,9 @@ def test_timeline_without_and_with_a_verdict() -> None:
     assert machine.verdict == "machine"
     assert ("reason", "link scanner (3 links in 1 s)") in machine.facts
     assert plain.when == "1970-01-01T00:00:01.500Z"
+    # The stored verdict decides over anything a record's extra attributes say.
+    judged = dataclasses.replace(event("Open", "open", {}, note="person"), actor="machine")
+    assert timeline([judged])[0].verdict == "machine"
 
 
 def test_timeline_of_every_kind_has_its_facts() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +28,7 @@ HTML = (
 
 
 RELAY_SETTINGS = {"trusted_proxies": "127.0.0.0/8, 10.0.0.0/8"}
+ISO_MILLISECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
 @pytest.fixture
@@ -122,25 +124,39 @@ def test_tracking_end_to_end(
     assert urlsplit(pixel).scheme == pixel_scheme and urlsplit(pixel).path.startswith("/I0/")
     assert html.index(pixel) < html.index("</body>")
 
+    # The recipient's address is nowhere in the URLs (tokens carry the message id only).
+    assert not [url for url in [*tracked, pixel] if "reader" in url.lower()]
+
     first = get(server, tracked[0])
     assert first.status == 302
     assert first.getheader("Location") == "https://example.org/a?x=1&y=2"
+    assert "no-store" in (first.getheader("Cache-Control") or "")
     second = get(server, tracked[1])
     assert second.getheader("Location") == "http://example.org/b"
     image = get(server, pixel)
     assert image.status == 200 and image.getheader("Content-Type") == "image/gif"
+    assert "no-store" in (image.getheader("Cache-Control") or "")
 
     events = server.events(message_id, "Send", "Delivery", "Open", "Click")
+    by_type = {e.event_type: e.record for e in events}
+    assert by_type["Send"]["send"] == {}
+    assert by_type["Delivery"]["delivery"]["recipients"] == ["reader@example.org"]
+    assert by_type["Delivery"]["delivery"]["smtpResponse"].startswith("250")
     clicks = [e.record for e in events if e.event_type == "Click"]
     opens = [e.record for e in events if e.event_type == "Open"]
     assert len(clicks) == 2 and len(opens) == 1
     by_link = {click["click"]["link"]: click["click"] for click in clicks}
     assert by_link["http://example.org/b"]["linkTags"] == {"campaign": ["spring"]}
     assert "linkTags" not in by_link["https://example.org/a?x=1&y=2"]
+    for click in by_link.values():
+        assert click["ipAddress"] == "127.0.0.1" and click["userAgent"] == "test-agent/1.0"
+        assert ISO_MILLISECONDS.fullmatch(click["timestamp"])
     assert opens[0]["open"]["userAgent"] == "test-agent/1.0"
     assert opens[0]["open"]["ipAddress"] == "127.0.0.1"
+    assert ISO_MILLISECONDS.fullmatch(opens[0]["open"]["timestamp"])
     assert opens[0]["mail"]["messageId"] == message_id
     assert opens[0]["mail"]["tags"]["ses:configuration-set"] == [unique]
+    assert clicks[0]["mail"]["messageId"] == message_id
 
 
 def test_a_tampered_link_is_404_and_never_redirects(
@@ -262,3 +278,99 @@ def test_hostile_tracking_paths_are_404(server: RunningSesame, path: str) -> Non
     assert response.status == 404
     assert response.getheader("Location") is None
     connection.close()
+
+
+def gif_image(data: bytes) -> tuple[int, int, list[int], int | None]:
+    """(width, height, colour indexes of its pixels, transparent index) of a one-frame
+    GIF, read by the GIF89a specification: structure, then LZW."""
+    assert data[:6] == b"GIF89a" and data[-1:] == b";"
+    width, height = int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    packed = data[10]
+    at = 13 + (3 * 2 ** ((packed & 7) + 1) if packed & 0x80 else 0)
+    transparent: int | None = None
+    while data[at] == 0x21:  # extensions
+        if data[at + 1] == 0xF9 and data[at + 3] & 1:  # graphic control: transparency flag
+            transparent = data[at + 6]
+        at += 2
+        while data[at]:  # sub-blocks
+            at += data[at] + 1
+        at += 1
+    assert data[at] == 0x2C, "no image descriptor"
+    assert not data[at + 9] & 0x80, "a local colour table is not expected here"
+    minimum, at = data[at + 10], at + 11
+    stream = b""
+    while data[at]:
+        stream += data[at + 1 : at + 1 + data[at]]
+        at += data[at] + 1
+    # LZW with variable code sizes, least significant bit first.
+    bits, position, clear = int.from_bytes(stream, "little"), 0, 1 << minimum
+    size, table = minimum + 1, [[i] for i in range(clear + 2)]
+    previous: list[int] = []
+    pixels: list[int] = []
+    while position + size <= len(stream) * 8:
+        code = (bits >> position) & ((1 << size) - 1)
+        position += size
+        if code == clear:
+            size, table, previous = minimum + 1, table[: clear + 2], []
+            continue
+        if code == clear + 1:
+            break
+        entry = table[code] if code < len(table) else previous + previous[:1]
+        if previous:
+            table.append(previous + entry[:1])
+        pixels += entry
+        previous = entry
+        if len(table) == 1 << size and size < 12:
+            size += 1
+    return width, height, pixels, transparent
+
+
+def test_the_pixel_is_a_transparent_one_by_one_gif_never_cached(
+    server: RunningSesame, sink: SmtpSink, unique: str
+) -> None:
+    client = server.client()
+    domain = set_up(client, unique, "OPTIONAL")
+    send(client, domain, unique)
+    _, pixel = tracked_links(sink, domain)
+    target = urlsplit(server.url)
+    connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=30)
+    connection.request("GET", urlsplit(pixel).path, headers={"Host": urlsplit(pixel).netloc})
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    assert response.status == 200 and response.getheader("Content-Type") == "image/gif"
+    width, height, pixels, transparent = gif_image(body)
+    assert (width, height) == (1, 1)
+    assert transparent is not None and pixels == [transparent]
+    cache = response.getheader("Cache-Control") or ""
+    assert "no-store" in cache and "no-cache" in cache and "max-age=0" in cache
+
+
+def test_recording_that_fails_never_breaks_the_redirect_and_catches_up(
+    server: RunningSesame, sink: SmtpSink, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = server.client()
+    domain = set_up(client, unique, None)
+    message_id = send(client, domain, unique)
+    links, pixel = tracked_links(sink, domain)
+    server.events(message_id, "Delivery")
+    failed = threading.Event()
+    store = server.app.store
+
+    def database_away(*args: object, **kwargs: object) -> None:
+        failed.set()
+        raise RuntimeError("the database is away")
+
+    # The recorder writes off the request path; make every write fail meanwhile.
+    monkeypatch.setattr(store, "message_facts", database_away)
+    click = get(server, links[0])
+    assert click.status == 302
+    assert click.getheader("Location") == "https://example.org/a?x=1&y=2"
+    assert get(server, pixel).status == 200
+    assert failed.wait(timeout=30), "the recorder never tried to write"
+    monkeypatch.undo()
+    # The hits were kept and are written once the database is back.
+    events = server.events(message_id, "Open", "Click")
+    assert [e.record["click"]["link"] for e in events if e.event_type == "Click"] == [
+        "https://example.org/a?x=1&y=2"
+    ]

@@ -2,7 +2,9 @@
 
 The order of checks follows SES: the content must be one of Simple, Raw or
 Template; the sender must be a verified identity (the address, or its domain);
-at most 50 recipients, each a valid address; the configuration set is the one
+at most 50 recipients, each a valid address, and so must the Reply-To addresses
+and the FeedbackForwardingEmailAddress be (the envelope sender, where bounces go;
+the From address when there is none); the configuration set is the one
 named on the call, else the Raw message's `X-SES-CONFIGURATION-SET` header,
 else the sending identity's default (an address's before its domain's), and it
 must exist and have sending enabled; message tags follow SES's character rules;
@@ -35,9 +37,10 @@ SendEmail with all its checks; `ses:operation` is `SendBulkEmail`. What the
 entries share is checked once, first, and fails the whole call with a modelled
 error, as SES does: DefaultContent holds a Template, there are 1 to 50 entries,
 the template exists (NotFoundException), the default TemplateData, the
-DefaultEmailTags and the ReplyToAddresses are valid (BadRequestException), the
-sender is verified (MessageRejected), the configuration set exists and may send
-(NotFoundException, SendingPausedException). Then, for each entry:
+DefaultEmailTags, the ReplyToAddresses and the FeedbackForwardingEmailAddress
+are valid (BadRequestException), the sender is verified (MessageRejected), the
+configuration set exists and may send (NotFoundException,
+SendingPausedException). Then, for each entry:
 
 - data: ReplacementTemplateData's top-level members over the default
   TemplateData's (a shallow merge: a replaced member is replaced whole);
@@ -281,6 +284,8 @@ class SendingProvider:
         default_tags = request.get("DefaultEmailTags", [])
         check_tags(default_tags)
         _addresses(request.get("ReplyToAddresses", []))
+        if request.get("FeedbackForwardingEmailAddress"):
+            _addresses([request["FeedbackForwardingEmailAddress"]])
         self._configuration_set(request.get("ConfigurationSetName"), identities)
         results = [
             self._bulk_entry(ctx, request, entry, chosen, defaults, default_tags)
@@ -388,6 +393,10 @@ class SendingProvider:
             raise BadRequestException(f"Recipient count exceeds {MAX_RECIPIENTS}.")
         reply_to = request.get("ReplyToAddresses", [])
         _addresses(reply_to)
+        # The envelope sender (MAIL FROM), where bounces go: a bare address, so a
+        # display name or a malformed value is refused here rather than by the relay.
+        feedback = request.get("FeedbackForwardingEmailAddress")
+        envelope_from = _addresses([feedback])[0] if feedback else sender
 
         tags = request.get("EmailTags")
         if tags is None:
@@ -479,7 +488,6 @@ class SendingProvider:
             headers_truncated=truncated,
             common_headers=mime.common_headers(content_bytes, message_id=message_id),
         )
-        envelope_from = request.get("FeedbackForwardingEmailAddress") or sender
         set_options = configuration_set.options if configuration_set else None
         skipped = self.policy.skipped(account, set_options, listing, recipients)
         deliver_to = [r for r in recipients if r not in skipped]

@@ -9,7 +9,9 @@ Retries follow SES: a transient failure is retried with exponential backoff
 (first after `retry_seconds`, doubling, at most an hour apart) and reported as a
 DeliveryDelay event; once the configuration set's `MaxDeliverySeconds`
 (default 50,400 s) has passed since the message was accepted, SES gives up and
-reports a Transient bounce. A 5xx reply is a Permanent bounce at once.
+reports a Transient bounce. A 5xx reply is a Permanent bounce at once. Each
+recipient delivered gets a Delivery event of its own; a Bounce or DeliveryDelay
+lists every recipient it concerns, as SES's do.
 """
 
 from __future__ import annotations
@@ -161,17 +163,21 @@ class DeliveryWorker:
         now = self.clock()
         mail, config_set = message.mail, message.configuration_set
         events: list[Event] = []
-        if outcome.delivered:
-            events.append(
-                records.delivery(
-                    mail,
-                    happened=now,
-                    accepted=message.created,
-                    recipients=outcome.delivered,
-                    smtp_response=outcome.response,
-                    configuration_set=config_set,
-                )
+        # One Delivery event per recipient, as SES publishes them: its example has two
+        # addresses in `mail.destination` and one in `delivery.recipients` ("a
+        # notification each time SES successfully delivers one of your emails to a
+        # recipient's mail server", SES blog, announcing delivery notifications).
+        events.extend(
+            records.delivery(
+                mail,
+                happened=now,
+                accepted=message.created,
+                recipients=[recipient],
+                smtp_response=outcome.response,
+                configuration_set=config_set,
             )
+            for recipient in outcome.delivered
+        )
         if outcome.permanent:
             events.append(self._bounce(item, outcome.permanent, "Permanent", now))
         deferral: Callable[[], None] | None = None

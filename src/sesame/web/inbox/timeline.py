@@ -1,9 +1,11 @@
 """A message's events as lines a person reads: what happened, when, the facts.
 
 A record may carry attributes beyond SES's (`eventType`, `mail` and its detail
-object): the person-or-machine verdict of an Open or Click travels that way. They
-are shown as they are, whatever their name, and a value that says "machine" or
-"person"/"human" becomes the line's badge.
+object): the person-or-machine verdict of an Open or Click travels that way
+(events/machines.py, `sesameVerdict`). They are shown as they are, whatever their
+name. The line's badge is the event's stored verdict (`Event.actor`) when it has
+one; otherwise a value of such an attribute that says "machine" or
+"person"/"human" (records from elsewhere, or written before verdicts were kept).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sesame.events.machines import MACHINE, PERSON
 from sesame.events.records import iso
 from sesame.store.base import Event
 
@@ -103,6 +106,7 @@ def timeline(events: Sequence[Event]) -> list[Entry]:
             event.event_type,
             iso(event.happened),
             _facts(event.event_type, detail) if isinstance(detail, dict) else [],
+            verdict=event.actor if event.actor in (MACHINE, PERSON) else "",
             slug=event.event_type.lower().replace(" ", "-"),
         )
         for key, value in record.items():
