@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -54,6 +55,14 @@ def sesame_events(cwd: Path, database: list[str], *args: str) -> list[dict[str, 
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
+def recorded(cwd: Path, database: list[str], message_id: str, event_type: str) -> None:
+    """Wait until the store has the message's event of this type (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while not sesame_events(cwd, database, "--message-id", message_id, "--type", event_type):
+        assert time.monotonic() < deadline, f"no {event_type} event for {message_id}"
+        time.sleep(0.05)
+
+
 def test_killed_server_loses_no_event_and_a_worker_publishes_them(
     tmp_path: Path,
     sink: SmtpSink,
@@ -95,6 +104,9 @@ def test_killed_server_loses_no_event_and_a_worker_publishes_them(
             EventDestination={"Enabled": True, "MatchingEventTypes": ["CLICK"], **sns("clicks")},
         )
         sent = send(ses, sink, sender, unique)
+        # The sink has the mail a moment before the worker commits its Delivery: the
+        # pixel waits for that, so the Open's time (and place in the lane) comes after.
+        recorded(tmp_path, database, sent.message_id, "Delivery")
         endpoint = SimpleNamespace(url=f"http://127.0.0.1:{port}")
         assert fetch(endpoint, sent.pixel) == 200
         assert fetch(endpoint, sent.links[0]) == 302
