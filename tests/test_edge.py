@@ -519,3 +519,20 @@ def test_bad_links_cost_one_key_lookup_however_many_there_are(edge_node: InProce
     # The good link still verifies (without a lookup).
     assert request(edge_node.port, good).status == 302
     assert keys.loads == loads + 1
+
+
+def test_an_unsubscribe_the_database_cannot_take_is_a_503(
+    edge_node: InProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sesame.mail.unsubscribe import Unsubscribe, unsubscribe_path
+
+    path = unsubscribe_path(edge_node.edge.keys.keyring(), Unsubscribe("m1", 0, "news", None))
+
+    def away(message_id: str) -> None:
+        raise OSError("the database is away")
+
+    monkeypatch.setattr(edge_node.edge.store, "message_facts", away)
+    answer = request(edge_node.port, path, "POST", b"List-Unsubscribe=One-Click")
+    assert answer.status == 503 and answer.headers["retry-after"] == "60"
+    # The page (GET) needs no database and is still served.
+    assert request(edge_node.port, path).status == 200
