@@ -98,6 +98,14 @@ class Keys:
 
     # -- verifying side, on the event loop -------------------------------------------
 
+    def holding(self, path: str) -> Keyring | None:
+        """The keyring held, if it has the key `path` names; None otherwise (then ask
+        `verifying`). No I/O and no coroutine: the path of nearly every request."""
+        held = self._keyring
+        if held is not None and path.rpartition("/")[2].partition(".")[0] in held.keys:
+            return held
+        return None
+
     async def verifying(self, path: str) -> Keyring | None:
         """A keyring holding the key `path` (a signed tracking or unsubscribe path) names,
         or None when there is none. Never raises; waits on the database only for a key

@@ -56,7 +56,7 @@ class TrackingEndpoint:
             await send_bytes(send, 400, [(b"content-type", b"text/plain")], b"Bad Request")
             return
         path = raw_path(scope)
-        keyring = await self.keys.verifying(path)
+        keyring = self.keys.holding(path) or await self.keys.verifying(path)
         if keyring is None:
             await not_found(send)
             return

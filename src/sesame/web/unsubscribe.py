@@ -66,7 +66,7 @@ class UnsubscribeEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = raw_path(scope)
-        keyring = await self.keys.verifying(path)
+        keyring = self.keys.holding(path) or await self.keys.verifying(path)
         what = None if keyring is None else read_unsubscribe(keyring, path)
         if what is None:
             await send_bytes(send, 404, [(b"content-type", b"text/plain")], b"Not Found")
