@@ -18,6 +18,9 @@ unsubscribe) never waits on the database for it, nor fails because of it:
   not due yet, fails or is late means "unknown key": the caller answers 404.
 - A malformed key id never reaches the database at all.
 
+The endpoints ask `holding(path)` first (a dict lookup, the path of nearly every
+request) and `verifying(path)` only when it says None.
+
 `keyring()` is for the signing side (SendEmail, the inbox), which runs on store
 threads anyway: it loads the keys on first use and then returns what is held.
 """
