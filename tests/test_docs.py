@@ -69,7 +69,4 @@ def test_the_deployment_section_names_only_options_that_exist() -> None:
     section = _section("Deploying on several machines")
     named = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", section))
     assert named, "the section names no options"
-    # Spelt as the branch that adds it (issue-6-edge: `sesame serve --role`) spells
-    # it; this line goes when that branch is merged.
-    named -= {"--role"}
     assert named <= known, f"not options of any sesame command: {sorted(named - known)}"

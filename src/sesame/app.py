@@ -1,13 +1,16 @@
 """build_app(settings): the ASGI application and everything it owns.
 
 The app owns the store, the thread pool that runs store calls, the delivery
-worker and the recorder of opens and clicks. The two background tasks start
-with the server (ASGI lifespan) and stop with it: the worker finishes the
-messages in hand, the recorder writes what it holds.
+worker, the event publisher and the tracking edge (edge.py: the recorder of
+opens and clicks, the signing keys' refresh). The background tasks start with
+the server (ASGI lifespan) and stop with it: the worker finishes the messages in
+hand, the recorder writes what it holds.
 
-Requests are routed by path: `/I0/…` and `/L0/…` to the tracking endpoint,
-`/_aws/ses` to the mailbox, `/_sesame/…` to the web inbox, everything else to the
-SES v2 API.
+Requests are routed by path: the edge's paths (`/I0/…`, `/L0/…`, `/U0/…`,
+`/_sesame/tracking`) to the edge, `/_aws/ses` to the mailbox, `/_sesame/…` to
+the web inbox, everything else to the SES v2 API. With `--role api` the edge's
+paths are 404s and no recorder runs (the tracking nodes serve them);
+`--role tracking` runs an Edge alone (`build_edge`), without this app.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from sesame.config import Settings
 from sesame.credentials import Credentials, load_or_create
 from sesame.delivery.relay import Relay
 from sesame.delivery.worker import DeliveryWorker
+from sesame.edge import Edge, build_edge, edge_of, is_edge_path
 from sesame.events.feed import EventFeed
-from sesame.events.machines import Classifier
 from sesame.events.publisher import Publisher
 from sesame.events.recorder import EngagementRecorder
 from sesame.events.sns import Signer
@@ -39,8 +42,8 @@ from sesame.web.asgi import Receive, Scope, Send
 from sesame.web.inbox import Access, Inbox, is_inbox_path
 from sesame.web.mailbox import PATH as MAILBOX_PATH
 from sesame.web.mailbox import MailboxEndpoint
-from sesame.web.tracking import TrackingEndpoint, is_tracking_path, not_found
-from sesame.web.unsubscribe import UnsubscribeEndpoint, is_unsubscribe_path
+from sesame.web.tracking import TrackingEndpoint, not_found
+from sesame.web.unsubscribe import UnsubscribeEndpoint
 
 log = logging.getLogger("sesame")
 
@@ -74,24 +77,39 @@ class Sesame:
     store: Store
     executor: ThreadPoolExecutor
     api: ApiEndpoint
-    tracking: TrackingEndpoint
+    edge: Edge
     mailbox: MailboxEndpoint
     worker: DeliveryWorker
-    recorder: EngagementRecorder
     feed: EventFeed
-    unsubscribe: UnsubscribeEndpoint
     inbox: Inbox
     publisher: Publisher
     admin: AdminEndpoint
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
+    @property
+    def tracking(self) -> TrackingEndpoint:
+        return self.edge.tracking
+
+    @property
+    def recorder(self) -> EngagementRecorder:
+        return self.edge.recorder
+
+    @property
+    def unsubscribe(self) -> UnsubscribeEndpoint:
+        return self.edge.unsubscribe
+
+    @property
+    def keys(self) -> Keys:
+        return self.edge.keys
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
-            if is_tracking_path(path):
-                await self.tracking(scope, receive, send)
-            elif is_unsubscribe_path(path):
-                await self.unsubscribe(scope, receive, send)
+            if is_edge_path(path):
+                if self.settings.serves_tracking:
+                    await self.edge.serve(scope, receive, send)
+                else:
+                    await not_found(send)
             elif path == MAILBOX_PATH:
                 await self.mailbox(scope, receive, send)
             elif is_admin_path(path):
@@ -103,20 +121,21 @@ class Sesame:
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
-    async def tracking_only(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The app of the `--tracking-port` listener: tracking paths, and nothing else."""
-        if scope["type"] == "http" and is_tracking_path(scope["path"]):
-            await self.tracking(scope, receive, send)
-        elif scope["type"] == "http" and is_unsubscribe_path(scope["path"]):
-            await self.unsubscribe(scope, receive, send)
-        elif scope["type"] == "http":
-            await not_found(send)
+    @property
+    def tracking_only(self) -> Edge:
+        """The app of the `--tracking-port` listener: the edge's paths, nothing else."""
+        return self.edge
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self._tasks = [asyncio.create_task(self.recorder.run(), name="sesame-recorder")]
+                if self.settings.serves_tracking:
+                    await self.edge.start()
+                else:
+                    # No recorder without tracking paths; the keys still refresh, so
+                    # this node signs with a rotated key within a minute.
+                    self._tasks = [asyncio.create_task(self.keys.run(), name="sesame-keys")]
                 if self.settings.deliver:
                     delivery = asyncio.create_task(self.worker.run(), name="sesame-delivery")
                     publishing = asyncio.create_task(self.publisher.run(), name="sesame-publisher")
@@ -124,9 +143,9 @@ class Sesame:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.worker.stop()
-                self.recorder.stop()
                 self.publisher.stop()
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+                self.keys.stop()
+                await asyncio.gather(self.edge.stop(), *self._tasks, return_exceptions=True)
                 self.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -141,11 +160,18 @@ class Sesame:
         self.store.close()
 
 
+def app_for(settings: Settings) -> Sesame | Edge:
+    """The app `sesame serve` runs for the settings' --role."""
+    return build_edge(settings) if settings.role == "tracking" else build_app(settings)
+
+
 def build_app(settings: Settings) -> Sesame:
+    if not settings.serves_api:
+        raise ValueError("--role tracking runs an Edge (build_edge), not the full app")
     credentials = resolve_credentials(settings)
     store = open_store(settings.database, pool_size=settings.database_pool_size)
     executor = ThreadPoolExecutor(max_workers=store.concurrency, thread_name_prefix="sesame-db")
-    keys = Keys(store)
+    keys = Keys(store, executor)
     secrets = {credentials.access_key_id: credentials.secret_access_key}
     feed = EventFeed()
     worker = DeliveryWorker(
@@ -156,13 +182,7 @@ def build_app(settings: Settings) -> Sesame:
         lease_seconds=settings.delivery_lease_seconds,
         on_events=feed.written,
     )
-    classifier = Classifier(store, click_seconds=settings.machine_click_seconds)
-    recorder = EngagementRecorder(
-        store,
-        executor,
-        on_written=lambda e: feed.written(len(e)),
-        classify=classifier.classify,
-    )
+    edge = edge_of(settings, store, executor, keys, feed)
     signer = Signer(store, settings.endpoint_url)
     publisher = publisher_of(settings, store, executor, signer)
     feed.subscribe(publisher.wake)
@@ -201,12 +221,10 @@ def build_app(settings: Settings) -> Sesame:
         store,
         executor,
         api,
-        TrackingEndpoint(keys, recorder, trusted_proxies=settings.proxy_networks()),
+        edge,
         MailboxEndpoint(store, executor, settings.region),
         worker,
-        recorder,
         feed,
-        UnsubscribeEndpoint(store, keys, executor, on_recorded=feed.written),
         Inbox(
             store,
             executor,
@@ -219,8 +237,9 @@ def build_app(settings: Settings) -> Sesame:
                 ui_password=settings.ui_password,
             ),
             tracking_host=settings.tracking_host,
-            # Writers in other processes ring other feeds (see web/inbox/live.py).
-            other_writers=settings.workers > 1 or not settings.deliver,
+            # Writers in other processes (workers, tracking nodes) ring other feeds
+            # (see web/inbox/live.py).
+            other_writers=settings.workers > 1 or not settings.deliver or settings.role == "api",
             trusted_proxies=settings.proxy_networks(),
         ),
         publisher,

@@ -75,13 +75,16 @@ def main() -> None:
 @main.command()
 @_settings_options
 def serve(**options: Any) -> None:
-    """Start the SES v2 API on --host:--port."""
+    """Start the SES v2 API on --host:--port (or, with --role, a part of it)."""
+    settings = _settings(options)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if settings.role == "tracking":
+        _serve_tracking(settings)
+        return
     from sesame.app import build_app, resolve_credentials
     from sesame.server import Server, serve_with_tracking, serve_workers
     from sesame.server import config as server_config
 
-    settings = _settings(options)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # Credentials and migrations are settled here, once, before any worker starts.
     credentials = resolve_credentials(settings)
     _store(settings, pool_size=1).close()
@@ -89,6 +92,10 @@ def serve(**options: Any) -> None:
     click.echo(f"  endpoint:          {settings.endpoint_url}")
     login = "open on this machine" if settings.inbox_is_open else "asks for a login"
     click.echo(f"  inbox:             {settings.endpoint_url}/_sesame/  ({login})")
+    if settings.role == "api":
+        click.echo(
+            f"  tracking:          not here (--role api); links use {settings.tracking_host}"
+        )
     click.echo(f"  database:          {settings.database_shown}")
     click.echo(f"  access key id:     {credentials.access_key_id}")
     if credentials.source == "settings":
@@ -118,6 +125,28 @@ def serve(**options: Any) -> None:
     serve_workers(
         settings, credentials, lambda: click.echo(f"{ready} ({settings.workers} workers)")
     )
+
+
+def _serve_tracking(settings: Settings) -> None:
+    """`serve --role tracking`: the edge alone; no key pair is read or made."""
+    from sesame.edge import HEALTH_PATH, build_edge
+    from sesame.server import Server, serve_workers
+    from sesame.server import config as server_config
+
+    _store(settings, pool_size=1).close()
+    click.echo(f"Sesame tracking node {settings.region} account {settings.account_id}")
+    click.echo(
+        f"  serves:            {settings.endpoint_url}/I0/ /L0/ /U0/ (pixel, links, unsubscribe)"
+    )
+    click.echo(f"  health check:      {settings.endpoint_url}{HEALTH_PATH}")
+    click.echo(f"  database:          {settings.database_shown}")
+    ready = f"Sesame is ready on {settings.endpoint_url} (tracking only"
+    if settings.workers == 1:
+        edge = build_edge(settings)
+        config = server_config(edge, settings.host, settings.port)
+        Server(config, lambda: click.echo(f"{ready})")).run()
+        return
+    serve_workers(settings, None, lambda: click.echo(f"{ready}, {settings.workers} workers)"))
 
 
 def _settings(options: dict[str, Any]) -> Settings:
@@ -319,10 +348,10 @@ def metrics(
 def app_from_environment() -> Any:
     """App factory for `--workers` processes: the settings come from the SESAME_*
     variables the parent set, read by the same options `sesame serve` has."""
-    from sesame.app import build_app
+    from sesame.app import app_for
 
     context = serve.make_context("serve", [])
-    return build_app(Settings(**context.params))
+    return app_for(Settings(**context.params))
 
 
 @main.command()

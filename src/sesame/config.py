@@ -27,6 +27,14 @@ def _option(default: Any, help: str, **extra: Any) -> Any:
 class Settings:
     host: str = _option("127.0.0.1", "Address the API listener binds to.")
     port: int = _option(8840, "Port of the API listener.")
+    role: str = _option(
+        "all",
+        "What this server serves: all (the API, the web inbox and tracking); api (the API "
+        "and the web inbox, not the tracking paths: needs --tracking-domain); tracking "
+        "(only the open pixel, click redirects, one-click unsubscribe and the health check "
+        "/_sesame/tracking; no API key pair, no delivery, no publishing).",
+        choices=("all", "api", "tracking"),
+    )
     data_dir: Path = _option(
         Path(".sesame"), "Folder for the SQLite database and generated credentials."
     )
@@ -97,6 +105,12 @@ class Settings:
         "Also serve the tracking endpoint (pixel and click redirects, nothing else) on this "
         "port, so it can face the internet while the API stays private.",
         kind=int,
+    )
+    tracking_buffer: int = _option(
+        100_000,
+        "Most opens and clicks kept in memory while they wait to be written (every second, "
+        "in one batch); beyond it, while the database is slow or away, they are counted, "
+        "logged and not recorded.",
     )
     trusted_proxies: str = _option(
         "",
@@ -200,8 +214,11 @@ class Settings:
             raise ValueError("--workers must be at least 1")
         if self.database_pool_size < 1:
             raise ValueError("--database-pool-size must be at least 1")
+        self._check_role()
         if self.tracking_port is not None and self.workers > 1:
             raise ValueError("--tracking-port needs --workers 1 (one process per listener pair)")
+        if self.tracking_buffer < 1:
+            raise ValueError("--tracking-buffer must be at least 1")
         if not re.fullmatch(r"\d{12}", self.account_id):
             raise ValueError(f"--account-id must be 12 digits, not {self.account_id!r}")
         if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", self.region):
@@ -229,6 +246,29 @@ class Settings:
             if value != -1 and value <= 0:
                 raise ValueError(f"{name} must be positive, or -1 for no limit")
         self.api_rates()
+
+    def _check_role(self) -> None:
+        if self.role not in ("all", "api", "tracking"):
+            raise ValueError("--role must be all, api or tracking")
+        if self.role != "all" and self.tracking_port is not None:
+            # --tracking-port adds a tracking listener beside the API: that is --role all.
+            serves = "serves tracking on --port" if self.role == "tracking" else "has no tracking"
+            raise ValueError(f"--tracking-port needs --role all (--role {self.role} {serves})")
+        if self.role == "api" and not self.tracking_domain:
+            # Links of sets without a CustomRedirectDomain point at the default tracking
+            # host; this listener is not one, so it must be named.
+            raise ValueError(
+                "--role api serves no tracking links: give --tracking-domain, the host the "
+                "tracking nodes answer on, for sets without a CustomRedirectDomain"
+            )
+
+    @property
+    def serves_api(self) -> bool:
+        return self.role != "tracking"
+
+    @property
+    def serves_tracking(self) -> bool:
+        return self.role != "api"
 
     def api_rates(self) -> dict[str, float]:
         """--api-rate as operation name → calls per second."""

@@ -87,19 +87,21 @@ def serve_with_tracking(
 
 
 def serve_workers(
-    settings: Settings, credentials: Credentials, on_ready: Callable[[], None]
+    settings: Settings, credentials: Credentials | None, on_ready: Callable[[], None]
 ) -> None:
     """Run `settings.workers` processes on one listening socket.
 
     The parent binds the socket, so connections queue from that moment on and
     are served as soon as a worker is up. Workers are spawned fresh and build
-    their app from SESAME_* variables, the credentials included.
+    their app from SESAME_* variables, the credentials included (a tracking node
+    has none).
     """
     from uvicorn.supervisors import Multiprocess
 
     os.environ.update(to_environment(settings))
-    os.environ["SESAME_ACCESS_KEY_ID"] = credentials.access_key_id
-    os.environ["SESAME_SECRET_ACCESS_KEY"] = credentials.secret_access_key
+    if credentials is not None:
+        os.environ["SESAME_ACCESS_KEY_ID"] = credentials.access_key_id
+        os.environ["SESAME_SECRET_ACCESS_KEY"] = credentials.secret_access_key
     worker_config = config(
         "sesame.cli:app_from_environment",
         settings.host,

@@ -248,7 +248,7 @@ def test_links_keep_working_after_a_key_rotation(
     send(client, domain, unique)
     old_links, _ = tracked_links(sink, domain)
     key = new_key(server.app.store)
-    server.app.tracking.keys.reload(at_most_every=0)
+    server.app.keys.load()
     send(client, domain, unique)
     new_links, _ = tracked_links(sink, domain)
     assert f"/{key.id}." in new_links[0] and f"/{key.id}." not in old_links[0]

@@ -48,6 +48,7 @@ __all__ = [
     "Click",
     "Keyring",
     "click_path",
+    "key_id_of",
     "open_path",
     "read_click",
     "read_open",
@@ -148,6 +149,17 @@ def _secret(keyring: Keyring, sig: str) -> tuple[str, bytes, str] | None:
     if not dot or secret is None or len(mac) != _MAC_CHARS or not mac.isascii():
         return None
     return key_id, secret, mac
+
+
+def key_id_of(path: str | bytes) -> str | None:
+    """The key id a signed path names in its last segment (`<key id>.<mac>`), or None
+    when that segment is not shaped so. Nothing is verified: this only says which key
+    a reader would need (the unsubscribe paths of mail/unsubscribe.py end the same way)."""
+    text = _text(path)
+    if text is None:
+        return None
+    key_id, dot, _ = text.rpartition("/")[2].partition(".")
+    return key_id if dot and _KEY_ID(key_id) else None
 
 
 def _same(expected: str, given: str) -> bool:

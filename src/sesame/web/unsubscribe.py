@@ -8,14 +8,17 @@ created when the recipient was not one yet. A Subscription event is stored
 with the change, in one transaction. `GET /U0/…` only shows a page with that
 button: RFC 8058 forbids unsubscribing on GET, which link scanners fetch.
 
-A path that does not verify is a 404; a verified path whose message or list is
-gone answers a page saying nothing changed. Nothing here ever redirects.
+A path that does not verify is a 404 (the keys are looked up as keys.py says,
+never failing the request); a POST the database cannot record now is a 503; a
+verified path whose message or list is gone answers a page saying nothing
+changed. Nothing here ever redirects.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -25,6 +28,8 @@ from sesame.keys import Keys
 from sesame.mail.unsubscribe import PREFIX, Unsubscribe, read_unsubscribe
 from sesame.store.base import Contact, Store
 from sesame.web.asgi import Receive, Scope, Send, raw_path, read_body, send_bytes
+
+log = logging.getLogger("sesame.unsubscribe")
 
 SOURCE = "UnsubscribeHeader"
 _HTML = (b"content-type", b"text/html; charset=utf-8")
@@ -61,9 +66,8 @@ class UnsubscribeEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = raw_path(scope)
-        what = read_unsubscribe(self.keys.keyring(), path)
-        if what is None:
-            what = read_unsubscribe(self.keys.reload(), path)
+        keyring = self.keys.holding(path) or await self.keys.verifying(path)
+        what = None if keyring is None else read_unsubscribe(keyring, path)
         if what is None:
             await send_bytes(send, 404, [(b"content-type", b"text/plain")], b"Not Found")
             return
@@ -85,7 +89,15 @@ class UnsubscribeEndpoint:
             await send_bytes(send, 413, [(b"content-type", b"text/plain")], b"Too Large")
             return
         loop = asyncio.get_running_loop()
-        done = await loop.run_in_executor(self.executor, self.record, what)
+        try:
+            done = await loop.run_in_executor(self.executor, self.record, what)
+        except Exception:
+            # The opt-out must be stored before we say it is done (RFC 8058 wants it
+            # effective); with the database away, say so and let the client retry.
+            log.exception("could not record an unsubscribe")
+            page = _page("Please try again", "<p>We could not record this just now.</p>")
+            await send_bytes(send, 503, [_HTML, _NO_CACHE, (b"retry-after", b"60")], page)
+            return
         if done:
             self.on_recorded(1)
             page = _page("Unsubscribed", "<p>You will not receive these emails any more.</p>")
