@@ -105,3 +105,35 @@ def test_a_store_that_fails_means_unknown_key_and_keeps_the_keys_held(
 
     asyncio.run(run())
     assert keys.keyring() is held
+
+
+def test_a_new_key_signs_only_once_every_node_can_hold_it(
+    store: SQLiteStore, executor: ThreadPoolExecutor
+) -> None:
+    wall = Clock()
+    wall.now = 10_000.0
+    store.add_signing_key(SigningKey("old001", b"o" * 32, 1_000.0))
+    store.add_signing_key(SigningKey("new001", b"n" * 32, 10_000.0))
+    keys = Keys(store, executor, wall_clock=wall, refresh_seconds=60)
+    assert keys.activation_seconds == 120
+    held = keys.keyring()
+    assert set(held.keys) == {"old001", "new001"}  # verifies with both at once
+    assert held.current == "old001"
+    wall.now += 119
+    assert keys.load().current == "old001"
+    wall.now += 1
+    assert keys.load().current == "new001"
+
+
+def test_the_first_key_of_a_store_signs_at_once(
+    store: SQLiteStore, executor: ThreadPoolExecutor
+) -> None:
+    keys = Keys(store, executor)
+    [only] = store.signing_keys() or [None]
+    held = keys.keyring()
+    [created] = store.signing_keys()
+    assert only is None and held.current == created.id
+    # Two keys, both too new (two nodes that started together on an empty store):
+    # every node signs with the same one, the oldest.
+    store.add_signing_key(SigningKey("zz9999", b"z" * 32, created.created + 1))
+    assert keys.load().current == created.id

@@ -294,7 +294,8 @@ def keys_rotate(data_dir: Path, database_url: str | None) -> None:
     finally:
         store.close()
     click.echo(
-        f"New signing key {key.id}; {count} keys verify links. Servers pick it up within a minute."
+        f"New signing key {key.id}; {count} keys verify links. Every server verifies with it "
+        "within a minute and signs new links with it within three."
     )
 
 

@@ -1,8 +1,12 @@
 """The tracking-link signing keys: kept in the store, shared by every node.
 
-The newest key signs new links; every key still in the store verifies links
-already sent, so rotating (`sesame keys rotate`) never breaks mail in anyone's
-inbox.
+Every key still in the store verifies links already sent, so rotating (`sesame keys
+rotate`) never breaks mail in anyone's inbox. A new key starts signing only once it
+is `activation_seconds` old (two refresh intervals): by then every running node has
+loaded it, so no tracking node meets a link signed with a key it has never read
+(it would look the key up, but that lookup is rate-limited, and a flood of garbage
+links could use up the turn of a real one). Until then the newest older key signs;
+the very first key of a store signs at once, having no older one to stand in.
 
 Each process keeps the keyring in memory, and the request path (pixel, redirect,
 unsubscribe) never waits on the database for it, nor fails because of it:
@@ -64,6 +68,8 @@ class Keys:
         retry_seconds: float = 1.0,
         wait_seconds: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        activation_seconds: float | None = None,
     ) -> None:
         self.store = store
         self.executor = executor
@@ -71,6 +77,10 @@ class Keys:
         self.retry_seconds = retry_seconds
         self.wait_seconds = wait_seconds
         self.clock = clock
+        self.wall_clock = wall_clock
+        self.activation_seconds = (
+            2 * refresh_seconds if activation_seconds is None else activation_seconds
+        )
         #: Database reads of the keys so far (tests count them).
         self.loads = 0
         # Serialises loads on store threads; the event loop never takes it.
@@ -161,4 +171,10 @@ class Keys:
         keys = self.store.signing_keys()
         if not keys:
             keys = [new_key(self.store)]
-        return Keyring({key.id: key.secret for key in keys}, keys[-1].id)
+        return Keyring({key.id: key.secret for key in keys}, self._signing(keys).id)
+
+    def _signing(self, keys: list[SigningKey]) -> SigningKey:
+        """The newest key old enough that every node holds it (oldest first in `keys`)."""
+        ripe = self.wall_clock() - self.activation_seconds
+        active = [key for key in keys if key.created <= ripe]
+        return active[-1] if active else keys[0]

@@ -247,12 +247,22 @@ def test_links_keep_working_after_a_key_rotation(
     domain = set_up(client, unique, None)
     send(client, domain, unique)
     old_links, _ = tracked_links(sink, domain)
+    keys = server.app.keys
     key = new_key(server.app.store)
-    server.app.keys.load()
+    keys.load()
+    # Held and verifying at once, but not signing until every node has had time to
+    # load it (two refresh intervals): the next message still goes out with the old key.
+    send(client, domain, unique)
+    waiting_links, _ = tracked_links(sink, domain)
+    assert f"/{key.id}." not in waiting_links[0]
+    assert keys.holding(f"/L0/x/{key.id}.mac") is not None
+    later = keys.wall_clock() + keys.activation_seconds
+    keys.wall_clock = lambda: later
+    keys.load()
     send(client, domain, unique)
     new_links, _ = tracked_links(sink, domain)
     assert f"/{key.id}." in new_links[0] and f"/{key.id}." not in old_links[0]
-    for link in (old_links[0], new_links[0]):
+    for link in (old_links[0], waiting_links[0], new_links[0]):
         response = get(server, link)
         assert response.status == 302
         assert response.getheader("Location") == "https://example.org/a?x=1&y=2"
