@@ -81,13 +81,14 @@ def start_sesame(data_dir: Path, **settings: Any) -> RunningSesame:
         "access_key_id": ACCESS_KEY_ID,
         "secret_access_key": SECRET_ACCESS_KEY,
     } | settings
-    app = build_app(Settings(**options))
-    server = Server(server_config(app, "127.0.0.1", options["port"]))
+    settings = Settings(**options)
+    app = build_app(settings)
+    server = Server(server_config(app, settings.host, options["port"]))
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
     if not server.ready.wait(timeout=30):
         raise RuntimeError("Sesame did not start")
-    return RunningSesame(app, f"http://127.0.0.1:{options['port']}", server, thread)
+    return RunningSesame(app, settings.endpoint_url, server, thread)
 
 
 def run_sesame(cwd: Path, *args: str, ready: str) -> tuple[subprocess.Popen[str], list[str]]:

@@ -343,7 +343,11 @@ class Settings:
 
     @property
     def endpoint_url(self) -> str:
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        """The URL this listener is reached at; a wildcard address becomes the loopback
+        of its family, and an IPv6 literal is bracketed (RFC 3986), as URLs want."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        if ":" in host:
+            host = f"[{host}]"
         return f"http://{host}:{self.port}"
 
 

@@ -269,3 +269,33 @@ def test_a_tracked_message_keeps_its_charsets_and_headers(
     assert text.get_content().strip() == "Crème brûlée"
     assert html.get_content().startswith("<p>Crème</p>")
     assert tracked(html.get_content()) == (True, True)
+
+
+def test_on_an_ipv6_listener_tracked_urls_bracket_the_address_and_work(
+    tmp_path: Any, sink: SmtpSink, unique: str
+) -> None:
+    import urllib.request
+
+    running = start_sesame(tmp_path, host="::1", smtp_relay=sink.address)
+    try:
+        assert urlsplit(running.url).netloc.startswith("[::1]:")
+        client = running.client()
+        domain = set_up(client, unique, destination(OPEN_CLICK))
+        links, pixel = urls(delivered_html(client, sink, domain, ConfigurationSetName=unique))
+        assert {urlsplit(u).netloc for u in [*links, pixel]} == {urlsplit(running.url).netloc}
+
+        class Keep(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args: Any) -> None:
+                return None  # report the 302 instead of following it
+
+        opener = urllib.request.build_opener(Keep)
+        with opener.open(pixel) as answer:
+            assert answer.status == 200 and answer.headers["Content-Type"] == "image/gif"
+        try:
+            opener.open(links[0])
+        except urllib.error.HTTPError as redirect:
+            assert redirect.code == 302 and redirect.headers["Location"] == "https://example.org/x"
+        else:
+            raise AssertionError("the click was not a redirect")
+    finally:
+        running.stop()
