@@ -45,6 +45,7 @@ from sesame.server import Server
 from sesame.server import config as server_config
 
 import database
+from engagement import configure, sns
 from harness import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, free_port, run_sesame
 
 HTML = (
@@ -206,19 +207,9 @@ def send_tracked(api: Node) -> Mail:
     the links point at --tracking-domain): its id, tracked link paths and pixel path."""
     ses = ses_of(api)
     name = "t" + uuid.uuid4().hex[:10]
-    ses.create_email_identity(EmailIdentity=f"{name}.example.com")
-    ses.create_configuration_set(ConfigurationSetName=name)
-    ses.create_configuration_set_event_destination(
-        ConfigurationSetName=name,
-        EventDestinationName="engagement",
-        EventDestination={
-            "Enabled": True,
-            "MatchingEventTypes": ["OPEN", "CLICK"],
-            "SnsDestination": {"TopicArn": "arn:aws:sns:us-east-1:000000000000:engagement"},
-        },
-    )
+    sender = configure(ses, name, ("engagement", sns("engagement")), types=["OPEN", "CLICK"])
     message_id = ses.send_email(
-        FromEmailAddress=f"news@{name}.example.com",
+        FromEmailAddress=sender,
         Destination={"ToAddresses": ["reader@example.org"]},
         Content={"Simple": {"Subject": {"Data": "Tracked"}, "Body": {"Html": {"Data": HTML}}}},
         ConfigurationSetName=name,

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from sesame.events.metrics import Query, count, is_machine
 from sesame.store.base import Event
 
+from engagement import configure, sns
 from harness import RunningSesame
 from smtp_sink import SmtpSink
 from wire import error
@@ -73,17 +74,7 @@ def test_metrics_equal_the_recorded_events(
     client: Any, relayed: RunningSesame, sink: SmtpSink, unique: str
 ) -> None:
     domain = f"{unique}.example.com"
-    client.create_email_identity(EmailIdentity=domain)
-    client.create_configuration_set(ConfigurationSetName=unique)
-    client.create_configuration_set_event_destination(
-        ConfigurationSetName=unique,
-        EventDestinationName="engagement",
-        EventDestination={
-            "Enabled": True,
-            "MatchingEventTypes": ["OPEN", "CLICK"],
-            "SnsDestination": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:engagement"},
-        },
-    )
+    configure(client, unique, ("engagement", sns("engagement")), types=["OPEN", "CLICK"])
     start = datetime.now(UTC) - timedelta(minutes=1)
     html = '<html><body><a href="https://example.org/x">x</a></body></html>'
     content = {"Simple": {"Subject": {"Data": "s"}, "Body": {"Html": {"Data": html}}}}
