@@ -203,6 +203,19 @@ def test_accepted_message_is_queued_with_its_events(store: Store) -> None:
     assert store.list_events(message_id="m1") == [event("m1", "Send", 10.0)]
 
 
+def test_a_message_may_relay_to_fewer_recipients_than_it_names(store: Store) -> None:
+    """The mailbox simulator's recipients stay on the message but are not relayed."""
+    named = message("m1", recipients=["a@example.org", "success@simulator.amazonses.com"])
+    store.accept_message(named, [], due=10.0, relay_to=["a@example.org"])
+    store.accept_message(message("m2"), [], due=10.0, relay_to=["to@example.com"])
+    assert store.get_message("m1") == named
+    claimed = store.claim_deliveries(now=10.0, lease=60.0, limit=10)
+    assert sorted((d.message.id, d.recipients) for d in claimed) == [
+        ("m1", ["a@example.org"]),
+        ("m2", ["to@example.com"]),
+    ]
+
+
 def test_a_failed_accept_leaves_nothing(store: Store) -> None:
     store.accept_message(message("m1"), [], due=10.0)
     with pytest.raises(Exception):  # noqa: B017 - the backend's own integrity error

@@ -367,9 +367,18 @@ class Store(Protocol):
     def delete_identity(self, name: str) -> bool: ...
 
     # Messages, the outbound queue and events ---------------------------------
-    def accept_message(self, message: Message, events: list[Event], *, due: float | None) -> None:
+    def accept_message(
+        self,
+        message: Message,
+        events: list[Event],
+        *,
+        due: float | None,
+        relay_to: list[str] | None = None,
+    ) -> None:
         """Store a message, its outbound-queue row and its first events, together;
-        `due` None stores it with nothing to deliver (every recipient suppressed)."""
+        `due` None stores it with nothing to deliver (every recipient suppressed or
+        answered by the mailbox simulator). `relay_to`: the recipients the worker
+        delivers to, when not all of `message.recipients`."""
 
     def get_message(self, message_id: str) -> Message | None: ...
 
