@@ -51,6 +51,7 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Any
 
+from sesame.delivery import simulator
 from sesame.events import records
 from sesame.keys import Keys
 from sesame.mail.unsubscribe import Unsubscribe, unsubscribe_path
@@ -159,12 +160,18 @@ class SendingPolicy:
         recipients: list[str],
     ) -> dict[str, tuple[str, str]]:
         """Recipients a send must not deliver to → (bounceSubType, diagnostic): those
-        on the suppression list for a reason that applies, and contacts of the
-        message's list who opted out of its topic or of everything."""
+        on the suppression list for a reason that applies (and the mailbox
+        simulator's `suppressionlist@`), and contacts of the message's list who
+        opted out of its topic or of everything."""
         suppressed = suppressed_recipients(
             self.store, recipients, reasons_for(settings, set_options)
         )
-        skipped = dict.fromkeys(suppressed, (ON_SUPPRESSION_LIST, SUPPRESSED_DIAGNOSTIC))
+        # The simulator's `suppressionlist@` bounces as if listed, whatever the list
+        # and its reasons say (delivery/simulator.py).
+        listed = [r for r in recipients if (s := simulator.scenario(r)) is not None and s.listed]
+        skipped = dict.fromkeys(
+            [*suppressed, *listed], (ON_SUPPRESSION_LIST, SUPPRESSED_DIAGNOSTIC)
+        )
         for recipient in self.unsubscribed(listing, recipients):
             skipped.setdefault(recipient, ("General", UNSUBSCRIBED_DIAGNOSTIC))
         return skipped
