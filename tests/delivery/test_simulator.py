@@ -8,6 +8,7 @@ import json
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -348,3 +349,38 @@ def test_vdm_metrics_leave_the_simulator_out(
     )
     totals = {r["Id"]: sum(r["Values"]) for r in answer["Results"]}
     assert totals == {"send": 1, "delivery": 1, "complaint": 0, "delivery_complaint": 1}
+
+
+def test_simulator_mail_counts_against_the_rate_but_not_the_daily_quota(
+    tmp_path: Path, shared_database: dict[str, Any]
+) -> None:
+    # A daily quota of one recipient, and a rate of one recipient per 1,000 s: each
+    # send below is refused by the limit it names, and by nothing else.
+    running = start_sesame(tmp_path, max_24h_send=1, max_send_rate=0.001, **shared_database)
+    try:
+        ses = running.client()
+        ses.create_email_identity(EmailIdentity="quota.example.com")
+        sender = "a@quota.example.com"
+        send(ses, sender, f"success@{SIM}", f"complaint@{SIM}")  # two, oversized: alone
+        with pytest.raises(ClientError) as caught:
+            send(ses, sender, f"success@{SIM}")
+        assert caught.value.response["Error"]["Message"] == "Maximum sending rate exceeded."
+        assert ses.get_account()["SendQuota"]["SentLast24Hours"] == 0.0
+    finally:
+        running.stop()
+    running = start_sesame(tmp_path / "daily", max_24h_send=1)
+    try:
+        ses = running.client()
+        ses.create_email_identity(EmailIdentity="quota.example.com")
+        for _ in range(3):
+            send(ses, sender, f"success@{SIM}", f"bounce@{SIM}")
+        send(ses, sender, "x@example.org")
+        assert ses.get_account()["SendQuota"]["SentLast24Hours"] == 1.0
+        with pytest.raises(ClientError) as caught:
+            send(ses, sender, "y@example.org")
+        assert caught.value.response["Error"]["Message"] == "Daily message quota exceeded."
+        # The quota is used up, and the simulator still answers.
+        message_id = send(ses, sender, f"success@{SIM}")
+        running.events(message_id, "Delivery")
+    finally:
+        running.stop()

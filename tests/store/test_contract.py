@@ -406,6 +406,21 @@ def test_reserve_send_counts_recipients_in_sliding_windows(store: Store) -> None
     assert store.tracking_of(["m1", "m2", "nope"]) == {"m1": (True, False), "m2": (False, False)}
 
 
+def test_simulator_recipients_count_against_the_rate_only(store: Store) -> None:
+    day = SendLimit("daily", 86_400.0, 2, counts_simulated=False)
+    rate = SendLimit("rate", 1.0, 3)
+    # Three recipients, two of them the mailbox simulator's: one for the daily quota.
+    assert store.reserve_send(SendRecord("m1", 1000.0, 3, simulated=2), [rate, day]) is None
+    assert store.reserve_send(SendRecord("m2", 1000.5, 1, simulated=1), [rate, day]) == "rate"
+    assert store.reserve_send(SendRecord("m2", 1001.0, 3, simulated=3), [rate, day]) is None
+    assert store.recipients_sent_since(0.0) == 1
+    assert store.reserve_send(SendRecord("m3", 1002.0, 2), [rate, day]) == "daily"
+    assert store.reserve_send(SendRecord("m3", 1002.0, 1), [rate, day]) is None
+    assert store.reserve_send(SendRecord("m4", 1003.0, 2, simulated=2), [rate, day]) is None
+    assert store.recipients_sent_since(0.0) == 2
+    assert store.recipients_sent_since(1001.5) == 1
+
+
 def test_reserve_send_is_exact_under_concurrency(store: Store) -> None:
     limit = SendLimit("daily", 86_400.0, 7)
     outcomes: list[str | None] = []

@@ -35,7 +35,9 @@ Errors, with their sources:
 
 Quotas count recipients (SES developer guide, quotas), every recipient of an
 accepted call, suppressed or not (our choice: the call was accepted for all of
-them). A Rendering Failure counts nothing: nothing was sent. The rate is
+them). A Rendering Failure counts nothing: nothing was sent. Recipients at the
+mailbox simulator count against the rate but not the daily quota (nor
+GetAccount's SentLast24Hours), as SES says of its simulator. The rate is
 a sliding one-second window (for rates below one a second, a window of 1/rate
 seconds holding one recipient); a message with more recipients than the rate
 goes when the window is empty, so it is never refused forever. The reservation
@@ -130,7 +132,8 @@ class SendingPolicy:
             allowed = math.floor(self.max_send_rate * window + 1e-9)
             limits.append(SendLimit("rate", window, allowed, allow_oversized=True))
         if self.max_24h_send != -1:
-            limits.append(SendLimit("daily", DAY_SECONDS, math.floor(self.max_24h_send + 1e-9)))
+            daily = math.floor(self.max_24h_send + 1e-9)
+            limits.append(SendLimit("daily", DAY_SECONDS, daily, counts_simulated=False))
         return limits
 
     def account(self) -> dict[str, Any]:

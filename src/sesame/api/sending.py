@@ -506,7 +506,8 @@ class SendingProvider:
             *answered,
         ]
         opens, clicks = (tracked.opens, tracked.clicks) if tracked else (False, False)
-        self.policy.reserve(SendRecord(message_id, now, len(recipients), opens, clicks))
+        sims = sum(simulator.is_simulator(r) for r in recipients)
+        self.policy.reserve(SendRecord(message_id, now, len(recipients), opens, clicks, sims))
         # As the worker does with a relay's answers (it adds no simulator address).
         suppress_from(self.store, answered)
         self.store.accept_message(stored, events, due=now if relay_to else None, relay_to=relay_to)
