@@ -79,3 +79,15 @@ def test_the_reasons_of_the_account_and_of_the_set(store: Store) -> None:
     assert reasons_for({}, None) == {"BOUNCE", "COMPLAINT"}
     assert reasons_for({"SuppressionAttributes": {}}, None) == frozenset()
     assert reasons_for({}, {"SuppressionOptions": {"SuppressedReasons": []}}) == frozenset()
+
+
+def test_mailbox_simulator_addresses_are_never_suppressed(store: Store) -> None:
+    events = [
+        complaint("complaint@simulator.amazonses.com", None),
+        complaint("Complaint+x@Simulator.AmazonSES.com", None),
+        bounce("bounce+label@simulator.amazonses.com"),
+        complaint("real@example.org", None),
+    ]
+    assert suppress_from(store, events) == 1
+    assert store.get_suppressed_destination("complaint@simulator.amazonses.com") is None
+    assert store.get_suppressed_destination("real@example.org") is not None

@@ -12,6 +12,12 @@ The same reasons govern both directions: a send skips a recipient on the list
 for one of them (Bounce event, subtype `OnAccountSuppressionList`), and a
 permanent bounce or a complaint adds the address to the list only when its
 reason applies.
+
+Mailbox simulator addresses are never added, for a bounce or a complaint: SES
+says its simulator's bounce address is not put on the list, and that mail to the
+simulator does not count towards reputation (SES developer guide, "Using the
+mailbox simulator"); a listed `complaint@` would also stop answering with
+complaints.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sesame.delivery.simulator import is_simulator
 from sesame.store.base import Event, Store, SuppressedDestination
 
 #: SES's default for the account-level list.
@@ -71,7 +78,8 @@ def suppressed_recipients(
 
 
 def _listed(events: Iterable[Event]) -> list[tuple[Event, str, str]]:
-    """(event, address, reason) for each permanent bounce and complaint recipient."""
+    """(event, address, reason) for each permanent bounce and complaint recipient,
+    the mailbox simulator's left out."""
     listed: list[tuple[Event, str, str]] = []
     for event in events:
         if event.event_type == "Bounce":
@@ -82,13 +90,15 @@ def _listed(events: Iterable[Event]) -> list[tuple[Event, str, str]]:
             ):
                 continue
             for recipient in bounce["bouncedRecipients"]:
-                listed.append((event, recipient["emailAddress"], "BOUNCE"))
+                if not is_simulator(recipient["emailAddress"]):
+                    listed.append((event, recipient["emailAddress"], "BOUNCE"))
         elif event.event_type == "Complaint":
             complaint = event.record["complaint"]
             if complaint.get("complaintSubType") == ON_SUPPRESSION_LIST:
                 continue
             for recipient in complaint["complainedRecipients"]:
-                listed.append((event, recipient["emailAddress"], "COMPLAINT"))
+                if not is_simulator(recipient["emailAddress"]):
+                    listed.append((event, recipient["emailAddress"], "COMPLAINT"))
     return listed
 
 

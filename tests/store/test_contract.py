@@ -203,6 +203,19 @@ def test_accepted_message_is_queued_with_its_events(store: Store) -> None:
     assert store.list_events(message_id="m1") == [event("m1", "Send", 10.0)]
 
 
+def test_a_message_may_relay_to_fewer_recipients_than_it_names(store: Store) -> None:
+    """The mailbox simulator's recipients stay on the message but are not relayed."""
+    named = message("m1", recipients=["a@example.org", "success@simulator.amazonses.com"])
+    store.accept_message(named, [], due=10.0, relay_to=["a@example.org"])
+    store.accept_message(message("m2"), [], due=10.0, relay_to=["to@example.com"])
+    assert store.get_message("m1") == named
+    claimed = store.claim_deliveries(now=10.0, lease=60.0, limit=10)
+    assert sorted((d.message.id, d.recipients) for d in claimed) == [
+        ("m1", ["a@example.org"]),
+        ("m2", ["to@example.com"]),
+    ]
+
+
 def test_a_failed_accept_leaves_nothing(store: Store) -> None:
     store.accept_message(message("m1"), [], due=10.0)
     with pytest.raises(Exception):  # noqa: B017 - the backend's own integrity error
@@ -391,6 +404,21 @@ def test_reserve_send_counts_recipients_in_sliding_windows(store: Store) -> None
     assert store.reserve_send(SendRecord("m4", 87_399.9, 2), [day]) == "daily"
     assert store.reserve_send(SendRecord("m4", 87_400.0, 2), [day]) is None
     assert store.tracking_of(["m1", "m2", "nope"]) == {"m1": (True, False), "m2": (False, False)}
+
+
+def test_simulator_recipients_count_against_the_rate_only(store: Store) -> None:
+    day = SendLimit("daily", 86_400.0, 2, counts_simulated=False)
+    rate = SendLimit("rate", 1.0, 3)
+    # Three recipients, two of them the mailbox simulator's: one for the daily quota.
+    assert store.reserve_send(SendRecord("m1", 1000.0, 3, simulated=2), [rate, day]) is None
+    assert store.reserve_send(SendRecord("m2", 1000.5, 1, simulated=1), [rate, day]) == "rate"
+    assert store.reserve_send(SendRecord("m2", 1001.0, 3, simulated=3), [rate, day]) is None
+    assert store.recipients_sent_since(0.0) == 1
+    assert store.reserve_send(SendRecord("m3", 1002.0, 2), [rate, day]) == "daily"
+    assert store.reserve_send(SendRecord("m3", 1002.0, 1), [rate, day]) is None
+    assert store.reserve_send(SendRecord("m4", 1003.0, 2, simulated=2), [rate, day]) is None
+    assert store.recipients_sent_since(0.0) == 2
+    assert store.recipients_sent_since(1001.5) == 1
 
 
 def test_reserve_send_is_exact_under_concurrency(store: Store) -> None:

@@ -4,7 +4,8 @@ One Sesame is one account in one region. Its quotas come from
 `--max-send-rate` and `--max-24h-send` (-1, the default, is unlimited, as SES
 writes an unlimited `Max24HourSend`); `SentLast24Hours` counts recipients over
 the sliding 24 hours before the call, exactly (the sending ledger, one row per
-accepted message). Settings the PutAccount* operations change are stored as
+accepted message), as the daily quota counts them: the mailbox simulator's are
+left out. Settings the PutAccount* operations change are stored as
 blocks and answered back:
 
 - `SendingEnabled` (PutAccountSendingAttributes): true until set; `{}` turns

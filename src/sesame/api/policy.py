@@ -35,7 +35,9 @@ Errors, with their sources:
 
 Quotas count recipients (SES developer guide, quotas), every recipient of an
 accepted call, suppressed or not (our choice: the call was accepted for all of
-them). A Rendering Failure counts nothing: nothing was sent. The rate is
+them). A Rendering Failure counts nothing: nothing was sent. Recipients at the
+mailbox simulator count against the rate but not the daily quota (nor
+GetAccount's SentLast24Hours), as SES says of its simulator. The rate is
 a sliding one-second window (for rates below one a second, a window of 1/rate
 seconds holding one recipient); a message with more recipients than the rate
 goes when the window is empty, so it is never refused forever. The reservation
@@ -51,6 +53,7 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Any
 
+from sesame.delivery import simulator
 from sesame.events import records
 from sesame.keys import Keys
 from sesame.mail.unsubscribe import Unsubscribe, unsubscribe_path
@@ -129,7 +132,8 @@ class SendingPolicy:
             allowed = math.floor(self.max_send_rate * window + 1e-9)
             limits.append(SendLimit("rate", window, allowed, allow_oversized=True))
         if self.max_24h_send != -1:
-            limits.append(SendLimit("daily", DAY_SECONDS, math.floor(self.max_24h_send + 1e-9)))
+            daily = math.floor(self.max_24h_send + 1e-9)
+            limits.append(SendLimit("daily", DAY_SECONDS, daily, counts_simulated=False))
         return limits
 
     def account(self) -> dict[str, Any]:
@@ -159,12 +163,18 @@ class SendingPolicy:
         recipients: list[str],
     ) -> dict[str, tuple[str, str]]:
         """Recipients a send must not deliver to → (bounceSubType, diagnostic): those
-        on the suppression list for a reason that applies, and contacts of the
-        message's list who opted out of its topic or of everything."""
+        on the suppression list for a reason that applies (and the mailbox
+        simulator's `suppressionlist@`), and contacts of the message's list who
+        opted out of its topic or of everything."""
         suppressed = suppressed_recipients(
             self.store, recipients, reasons_for(settings, set_options)
         )
-        skipped = dict.fromkeys(suppressed, (ON_SUPPRESSION_LIST, SUPPRESSED_DIAGNOSTIC))
+        # The simulator's `suppressionlist@` bounces as if listed, whatever the list
+        # and its reasons say (delivery/simulator.py).
+        listed = [r for r in recipients if (s := simulator.scenario(r)) is not None and s.listed]
+        skipped = dict.fromkeys(
+            [*suppressed, *listed], (ON_SUPPRESSION_LIST, SUPPRESSED_DIAGNOSTIC)
+        )
         for recipient in self.unsubscribed(listing, recipients):
             skipped.setdefault(recipient, ("General", UNSUBSCRIBED_DIAGNOSTIC))
         return skipped

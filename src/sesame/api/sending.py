@@ -18,7 +18,9 @@ copy but a Bounce event; list mail gets its List-Unsubscribe headers.
 The message is built with the stdlib `email` package, tracked (links rewritten,
 pixel added) when its configuration set asks for it, and stored together with
 its outbound-queue row and its Send event in one transaction. Only then does
-the caller get its MessageId (architecture decision 5).
+the caller get its MessageId (architecture decision 5). Recipients at the
+mailbox simulator (delivery/simulator.py) never reach the queue: their Delivery,
+Bounce and Complaint events are stored in that same transaction.
 
 Template content (templates.py chooses and renders the template): the template
 must exist (NotFoundException) and TemplateData must be a JSON object (400);
@@ -84,6 +86,7 @@ from sesame.api.engagement import Tracking, decide, engagement_enabled
 from sesame.api.names import configuration_set_missing, domain_of, is_email_address
 from sesame.api.policy import DailyQuotaExceeded, SendingPolicy
 from sesame.api.templates import Chosen, choose, render_simple, template_data
+from sesame.delivery import simulator
 from sesame.events import records
 from sesame.keys import Keys
 from sesame.mail import mime, tracking
@@ -100,6 +103,7 @@ from sesame.protocol.errors import (
     TooManyRequestsException,
 )
 from sesame.store.base import ConfigurationSet, EmailIdentity, Message, SendRecord, Store
+from sesame.suppression import suppress_from
 
 log = logging.getLogger("sesame.sending")
 
@@ -491,6 +495,8 @@ class SendingProvider:
         set_options = configuration_set.options if configuration_set else None
         skipped = self.policy.skipped(account, set_options, listing, recipients)
         deliver_to = [r for r in recipients if r not in skipped]
+        # The mailbox simulator answers its recipients now; the relay gets the others.
+        simulated, relay_to = simulator.split(deliver_to)
         stored = Message(
             message_id,
             now,
@@ -501,13 +507,18 @@ class SendingProvider:
             content_bytes,
             [{"url": link.url, "tags": link.tags} for link in links],
         )
+        answered = simulator.events(mail, simulated, happened=now, configuration_set=set_name)
         events = [
             records.send(mail, happened=now, configuration_set=set_name),
             *self.policy.bounces(mail, skipped, happened=now, configuration_set=set_name),
+            *answered,
         ]
         opens, clicks = (tracked.opens, tracked.clicks) if tracked else (False, False)
-        self.policy.reserve(SendRecord(message_id, now, len(recipients), opens, clicks))
-        self.store.accept_message(stored, events, due=now if deliver_to else None)
+        sims = sum(simulator.is_simulator(r) for r in recipients)
+        self.policy.reserve(SendRecord(message_id, now, len(recipients), opens, clicks, sims))
+        # As the worker does with a relay's answers (it adds no simulator address).
+        suppress_from(self.store, answered)
+        self.store.accept_message(stored, events, due=now if relay_to else None, relay_to=relay_to)
         self.on_queued()
         return message_id
 

@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
+from sesame.delivery.simulator import is_simulator
 from sesame.events.machines import ATTRIBUTE as VERDICT_ATTRIBUTE
 from sesame.events.machines import MACHINE
 from sesame.store.base import Event
 
 DAY = 86_400
-SIMULATOR_DOMAIN = "simulator.amazonses.com"
 
 #: Event types each metric is counted from.
 SOURCES: dict[str, tuple[str, ...]] = {
@@ -96,7 +96,7 @@ def _counts(query: Query, event: Event, tracking: Mapping[str, tuple[bool, bool]
     """Whether one event counts towards the query's metric (before uniqueness)."""
     record, mail = event.record, event.record["mail"]
     destination = mail.get("destination", [])
-    if len(destination) != 1 or destination[0].lower().endswith("@" + SIMULATOR_DOMAIN):
+    if len(destination) != 1 or is_simulator(destination[0]):
         return False
     sender = parseaddr(mail.get("source", ""))[1].lower()
     # The identity is the sending address or its domain, whichever the query names.

@@ -129,7 +129,10 @@ def bounce(
     recipients: Sequence[tuple[str, str, str]],
     configuration_set: str | None,
 ) -> Event:
-    """`recipients`: (address, status like 5.1.1, diagnostic code like `smtp; 550 ...`)."""
+    """`recipients`: (address, status like 5.1.1, diagnostic code like `smtp; 550 ...`).
+    An empty status stands for a bounce without a DSN: the recipient is then only its
+    `emailAddress` (SES's record of an automatic response, e.g. the mailbox
+    simulator's out-of-office)."""
     detail = {
         "bounceType": bounce_type,
         "bounceSubType": bounce_sub_type,
@@ -140,6 +143,8 @@ def bounce(
                 "status": status,
                 "diagnosticCode": diagnostic,
             }
+            if status
+            else {"emailAddress": address}
             for address, status, diagnostic in recipients
         ],
         "timestamp": iso(happened),
@@ -148,6 +153,39 @@ def bounce(
     }
     return event(
         mail, "Bounce", "bounce", detail, happened=happened, configuration_set=configuration_set
+    )
+
+
+def complaint(
+    mail: Mapping[str, Any],
+    *,
+    happened: float,
+    recipients: Sequence[str],
+    user_agent: str,
+    feedback_type: str,
+    arrived: float,
+    configuration_set: str | None,
+) -> Event:
+    """A complaint with its feedback report (RFC 5965): SES adds `userAgent`,
+    `complaintFeedbackType` and `arrivalDate` from the report; `complaintSubType` is
+    null unless the recipient was on the suppression list (SES developer guide,
+    "Complaint object"; the mailbox simulator's records show the null)."""
+    detail = {
+        "complainedRecipients": [{"emailAddress": address} for address in recipients],
+        "timestamp": iso(happened),
+        "feedbackId": f"{mail['messageId']}-{uuid.uuid4()}",
+        "complaintSubType": None,
+        "userAgent": user_agent,
+        "complaintFeedbackType": feedback_type,
+        "arrivalDate": iso(arrived),
+    }
+    return event(
+        mail,
+        "Complaint",
+        "complaint",
+        detail,
+        happened=happened,
+        configuration_set=configuration_set,
     )
 
 

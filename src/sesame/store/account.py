@@ -1,5 +1,7 @@
 """The account tables (migration 0005): settings, the sending ledger, API call
-counters, the suppression list, contact lists and contacts.
+counters, the suppression list, contact lists and contacts. (Migration 0006 gives
+the ledger its second running total, of the recipients the daily quota counts: the
+mailbox simulator's count against the rate only.)
 
 A mixin of RelationalStore (relational.py), kept apart so the store's core stays
 readable; the same SQL runs on both backends (upserts with `ON CONFLICT ... DO
@@ -79,31 +81,38 @@ class AccountTables:
         with self._write() as conn:
             # The no-op update takes the row lock first (see the module docstring).
             conn.execute("UPDATE send_totals SET recipients = recipients WHERE id = 1")
-            total, last_sent = conn.execute(
-                "SELECT recipients, last_sent FROM send_totals WHERE id = 1"
+            total, daily, last_sent = conn.execute(
+                "SELECT recipients, daily_recipients, last_sent FROM send_totals WHERE id = 1"
             ).fetchone()
             # Send times never go backwards in the ledger (a few milliseconds of clock
             # difference between processes at most), so running totals rise with time.
             sent = max(record.sent, last_sent)
+            # The daily quota leaves out the mailbox simulator's recipients (migration 0006).
+            counted = record.recipients - record.simulated
             for limit in limits:
-                used = total - _total_at(conn, sent - limit.window)
-                if used + record.recipients > limit.recipients and not (
-                    limit.allow_oversized and used == 0
-                ):
+                before = _totals_at(conn, sent - limit.window)
+                if limit.counts_simulated:
+                    used, adding = total - before[0], record.recipients
+                else:
+                    used, adding = daily - before[1], counted
+                if used + adding > limit.recipients and not (limit.allow_oversized and used == 0):
                     return limit.name
             total += record.recipients
+            daily += counted
             conn.execute(
-                "UPDATE send_totals SET recipients = ?, last_sent = ? WHERE id = 1",
-                (total, sent),
+                "UPDATE send_totals SET recipients = ?, daily_recipients = ?, last_sent = ? "
+                "WHERE id = 1",
+                (total, daily, sent),
             )
             conn.execute(
-                "INSERT INTO sends (message_id, sent, recipients, cumulative, opens_tracked, "
-                "clicks_tracked) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sends (message_id, sent, recipients, cumulative, daily_cumulative, "
+                "opens_tracked, clicks_tracked) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.message_id,
                     sent,
                     record.recipients,
                     total,
+                    daily,
                     int(record.opens_tracked),
                     int(record.clicks_tracked),
                 ),
@@ -112,8 +121,8 @@ class AccountTables:
 
     def recipients_sent_since(self, since: float) -> int:
         conn = self._connection()
-        (total,) = conn.execute("SELECT recipients FROM send_totals WHERE id = 1").fetchone()
-        return int(total - _total_at(conn, since))
+        (daily,) = conn.execute("SELECT daily_recipients FROM send_totals WHERE id = 1").fetchone()
+        return int(daily - _totals_at(conn, since)[1])
 
     def tracking_of(self, message_ids: list[str]) -> dict[str, tuple[bool, bool]]:
         found: dict[str, tuple[bool, bool]] = {}
@@ -348,13 +357,16 @@ class _OverLimit(Exception):
     """Rolls back a call that would pass its limit."""
 
 
-def _total_at(conn: Connection, moment: float) -> int:
-    """The running total of recipients sent at or before `moment`."""
+def _totals_at(conn: Connection, moment: float) -> tuple[int, int]:
+    """The running totals of recipients sent at or before `moment`: all of them, and
+    those the daily quota counts. (Both rise with every send, so the row of the
+    highest `cumulative` holds the highest of each.)"""
     row = conn.execute(
-        "SELECT cumulative FROM sends WHERE sent <= ? ORDER BY sent DESC, cumulative DESC LIMIT 1",
+        "SELECT cumulative, daily_cumulative FROM sends WHERE sent <= ? "
+        "ORDER BY sent DESC, cumulative DESC LIMIT 1",
         (moment,),
     ).fetchone()
-    return 0 if row is None else int(row[0])
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
 
 _SUPPRESSED = "email, reason, updated, message_id, feedback_id FROM suppressed_destinations"

@@ -170,6 +170,9 @@ class SendRecord:
     recipients: int
     opens_tracked: bool = False
     clicks_tracked: bool = False
+    #: Of those, the mailbox simulator's: they count against the sending rate but
+    #: not the daily quota (SES developer guide, "Using the mailbox simulator").
+    simulated: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,9 @@ class SendLimit:
     #: A single message bigger than the limit may go when the window is empty
     #: (a per-second rate below a message's recipient count must not block it forever).
     allow_oversized: bool = False
+    #: Whether the mailbox simulator's recipients count (the rate: yes; the daily
+    #: quota: no).
+    counts_simulated: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,9 +373,18 @@ class Store(Protocol):
     def delete_identity(self, name: str) -> bool: ...
 
     # Messages, the outbound queue and events ---------------------------------
-    def accept_message(self, message: Message, events: list[Event], *, due: float | None) -> None:
+    def accept_message(
+        self,
+        message: Message,
+        events: list[Event],
+        *,
+        due: float | None,
+        relay_to: list[str] | None = None,
+    ) -> None:
         """Store a message, its outbound-queue row and its first events, together;
-        `due` None stores it with nothing to deliver (every recipient suppressed)."""
+        `due` None stores it with nothing to deliver (every recipient suppressed or
+        answered by the mailbox simulator). `relay_to`: the recipients the worker
+        delivers to, when not all of `message.recipients`."""
 
     def get_message(self, message_id: str) -> Message | None: ...
 
@@ -502,7 +517,8 @@ class Store(Protocol):
         ...
 
     def recipients_sent_since(self, since: float) -> int:
-        """Recipients of the sends recorded strictly after `since`."""
+        """Recipients of the sends recorded strictly after `since`, as the daily quota
+        counts them (the mailbox simulator's left out)."""
         ...
 
     def tracking_of(self, message_ids: list[str]) -> dict[str, tuple[bool, bool]]:

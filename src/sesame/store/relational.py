@@ -356,7 +356,14 @@ class RelationalStore(AccountTables):
         return cursor.rowcount > 0
 
     # Messages, the outbound queue and events ---------------------------------
-    def accept_message(self, message: Message, events: list[Event], *, due: float | None) -> None:
+    def accept_message(
+        self,
+        message: Message,
+        events: list[Event],
+        *,
+        due: float | None,
+        relay_to: list[str] | None = None,
+    ) -> None:
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO messages (id, created, configuration_set, sender, recipients, mail, "
@@ -373,9 +380,13 @@ class RelationalStore(AccountTables):
                 ),
             )
             if due is not None:
+                # `remaining` names the recipients still to deliver to (all when NULL).
+                remaining = None
+                if relay_to is not None and relay_to != message.recipients:
+                    remaining = _dump(relay_to)
                 conn.execute(
-                    "INSERT INTO outbox (message_id, due, attempts) VALUES (?, ?, 0)",
-                    (message.id, due),
+                    "INSERT INTO outbox (message_id, due, attempts, remaining) VALUES (?, ?, 0, ?)",
+                    (message.id, due, remaining),
                 )
             self._insert_events(conn, events)
 
