@@ -615,29 +615,39 @@ class RelationalStore(AccountTables):
                     (now, now, limit),
                 )
             ]
+            if not ids:
+                return []
             conn.executemany(
                 "UPDATE publications SET lease_until = ? WHERE id = ?",
                 [(now + lease, id_) for id_ in ids],
             )
-            claimed = [
-                _publication(row)
-                for id_ in ids
+            # One statement for the claimed rows and their events, handed out in claim order.
+            rows = {
+                row[0]: row
                 for row in conn.execute(
                     f"SELECT {_PUBLICATION_COLUMNS} FROM publications p "
-                    "JOIN events e ON e.id = p.event_id WHERE p.id = ?",
-                    (id_,),
+                    f"JOIN events e ON e.id = p.event_id WHERE p.id IN ({_marks(ids)})",
+                    ids,
                 )
-            ]
-        return claimed
+            }
+        return [_publication(rows[id_]) for id_ in ids if id_ in rows]
 
     def finish_publications(self, ids: list[str]) -> None:
+        if not ids:
+            return
         with self._write() as conn:
-            lanes = {id_: _lane_of(conn, id_) for id_ in ids}
-            self._serialise_lanes(conn, [lane for lane in lanes.values() if lane is not None])
-            for id_, lane in lanes.items():
-                if lane is not None:
-                    conn.execute("DELETE FROM publications WHERE id = ?", (id_,))
-                    _promote(conn, lane)
+            found = conn.execute(
+                "SELECT id, message_id, set_name, destination FROM publications "
+                f"WHERE id IN ({_marks(ids)})",
+                ids,
+            ).fetchall()
+            lanes = sorted({(row[1], row[2], row[3]) for row in found})
+            self._serialise_lanes(conn, lanes)
+            conn.executemany("DELETE FROM publications WHERE id = ?", [(row[0],) for row in found])
+            # Then each lane's next row heads it (the same as promoting after each delete:
+            # a lane's finished rows are all gone before its oldest pending row is sought).
+            for lane in lanes:
+                _promote(conn, lane)
 
     def defer_publication(
         self, id: str, *, due: float, error: str, done: list[str], give_up: bool
@@ -919,6 +929,11 @@ def _message(row: tuple[Any, ...]) -> Message:
 
 _LANE = "message_id = ? AND set_name = ? AND destination = ? AND gave_up IS NULL"
 _LANE_PENDING = f"SELECT 1 FROM publications WHERE {_LANE} LIMIT 1"
+
+
+def _marks(values: Sequence[object]) -> str:
+    """`?, ?, ?`: one placeholder per value, for an `IN (...)` list."""
+    return ", ".join("?" * len(values))
 
 
 def _promote(conn: Connection, lane: tuple[str, str, str]) -> None:
