@@ -24,6 +24,10 @@ REPORTING_MTA = "dns; sesame.local"
 def iso(moment: float) -> str:
     """`2017-08-09T21:59:49.927Z`."""
     stamp = datetime.fromtimestamp(moment, UTC)
+    if stamp.year >= 1000:
+        # The same text as below, at a third of the cost (one per Open and Click):
+        # isoformat truncates to milliseconds, and its "+00:00" becomes the "Z".
+        return stamp.isoformat(timespec="milliseconds")[:-6] + "Z"
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 

@@ -87,22 +87,25 @@ _RECORD = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def _encode_record(record: Mapping[str, Any], shared: dict[int, tuple[object, str]]) -> str:
-    """`_RECORD.encode(record)`, the same text, with each top-level member encoded on its
-    own and a `mail` object already encoded in `shared` (by identity; the records of one
-    message's events share theirs: events/records.py) taken from there: the `mail` is
-    most of a Click's record, and a batch holds many Clicks of each message."""
-    parts = []
-    for key, value in record.items():
-        if key == "mail" and isinstance(value, dict):
-            known = shared.get(id(value))
-            if known is None:
-                # The object is kept with its text, so its id is not reused meanwhile.
-                known = shared[id(value)] = (value, _RECORD.encode(value))
-            text = known[1]
-        else:
-            text = _RECORD.encode(value)
-        parts.append(f"{_RECORD.encode(key)}:{text}")
-    return "{" + ",".join(parts) + "}"
+    """`_RECORD.encode(record)`, the same text, with a `mail` object already encoded in
+    `shared` (by identity) taken from there: the records of one message's events share
+    their `mail` (events/records.py), which is most of a Click's record, and a batch
+    holds many Clicks of each message. Records shaped as records.py shapes them
+    (`eventType`, then `mail`, then the rest) are put together from three pieces;
+    any other shape is encoded whole."""
+    keys = list(record)
+    mail = record.get("mail")
+    if keys[:2] != ["eventType", "mail"] or not isinstance(mail, dict):
+        return _RECORD.encode(record)
+    known = shared.get(id(mail))
+    if known is None:
+        # The object is kept with its text, so its id is not reused meanwhile.
+        known = shared[id(mail)] = (mail, _RECORD.encode(mail))
+    head = '{"eventType":' + _RECORD.encode(record["eventType"]) + ',"mail":' + known[1]
+    if len(keys) == 2:
+        return head + "}"
+    # The members after `mail`, as one object without its opening brace.
+    return head + "," + _RECORD.encode({key: record[key] for key in keys[2:]})[1:]
 
 
 def _diagnostic(error: str) -> str:
