@@ -201,7 +201,8 @@ def test_serve_publishes_from_a_child_process_that_ends_with_it(
         sent = send(ses, sink, configure(ses, unique, ("all", sns("all"))), unique)
         assert fetch(SimpleNamespace(url=f"http://127.0.0.1:{port}"), sent.links[0]) == 302
         published = healthy.until(3, path="/all")
-        assert [n.record()["eventType"] for n in published] == ["Send", "Delivery", "Click"]
+        # (Their order is the lane's, tested in tests/store; here: all of them arrive.)
+        assert sorted(n.record()["eventType"] for n in published) == ["Click", "Delivery", "Send"]
         [child] = [
             pid for pid in _children(server.pid) if "sesame.publishing" in _command_line(pid)
         ]
