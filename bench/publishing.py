@@ -7,10 +7,12 @@ One run starts, side by side on loopback:
   off       `python -m sesame serve --no-deliver`: no publisher runs (the outbox
             rows are written, never published)
   on        `python -m sesame serve --sns-webhook TOPIC=<receiver>`: every Click is
-            published, as a signed SNS notification, while the clicks come in
+            published, as a signed SNS notification, while the clicks come in, by
+            the publisher `sesame serve` runs in a child process (its CPU counts
+            as the server's)
   worker    `python -m sesame serve --no-deliver` beside a `python -m sesame worker
             --sns-webhook TOPIC=<receiver>` on the same database: publishing in
-            its own process, as a deployment that cares about the click path runs it
+            a process started on its own (its CPU is not counted as the server's)
 sets both up alike with boto3 (clicks.py's set-up: a tracking domain and an
 OPEN/CLICK destination on the topic), and drives the same pre-built click
 requests at both in interleaved rounds with loadgen.py. The issue's target: the

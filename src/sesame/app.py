@@ -34,6 +34,7 @@ from sesame.events.recorder import EngagementRecorder
 from sesame.events.sns import Signer
 from sesame.events.targets import Targets
 from sesame.keys import Keys
+from sesame.publishing import PublisherProcess
 from sesame.store import open_store
 from sesame.store.base import Store
 from sesame.web.admin import AdminEndpoint, is_admin_path
@@ -84,6 +85,8 @@ class Sesame:
     inbox: Inbox
     publisher: Publisher
     admin: AdminEndpoint
+    #: Runs `publisher` in a child process instead (publishing.py), when set.
+    publisher_process: PublisherProcess | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -138,13 +141,19 @@ class Sesame:
                     self._tasks = [asyncio.create_task(self.keys.run(), name="sesame-keys")]
                 if self.settings.deliver:
                     delivery = asyncio.create_task(self.worker.run(), name="sesame-delivery")
-                    publishing = asyncio.create_task(self.publisher.run(), name="sesame-publisher")
-                    self._tasks += [delivery, publishing]
+                    self._tasks.append(delivery)
+                    if self.publisher_process is not None:
+                        self.publisher_process.start()
+                    else:
+                        publishing = self.publisher.run()
+                        self._tasks.append(asyncio.create_task(publishing, name="sesame-publisher"))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.worker.stop()
                 self.publisher.stop()
                 self.keys.stop()
+                if self.publisher_process is not None:
+                    self._tasks.append(asyncio.create_task(self.publisher_process.stop()))
                 await asyncio.gather(self.edge.stop(), *self._tasks, return_exceptions=True)
                 self.close()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -160,12 +169,16 @@ class Sesame:
         self.store.close()
 
 
-def app_for(settings: Settings) -> Sesame | Edge:
+def app_for(settings: Settings, *, publisher_process: bool = False) -> Sesame | Edge:
     """The app `sesame serve` runs for the settings' --role."""
-    return build_edge(settings) if settings.role == "tracking" else build_app(settings)
+    if settings.role == "tracking":
+        return build_edge(settings)
+    return build_app(settings, publisher_process=publisher_process)
 
 
-def build_app(settings: Settings) -> Sesame:
+def build_app(settings: Settings, *, publisher_process: bool = False) -> Sesame:
+    """The app; with `publisher_process`, its event publisher runs in a child process
+    (what `sesame serve` does: see publishing.py), else on the app's own loop."""
     if not settings.serves_api:
         raise ValueError("--role tracking runs an Edge (build_edge), not the full app")
     credentials = resolve_credentials(settings)
@@ -185,7 +198,8 @@ def build_app(settings: Settings) -> Sesame:
     edge = edge_of(settings, store, executor, keys, feed)
     signer = Signer(store, settings.endpoint_url)
     publisher = publisher_of(settings, store, executor, signer)
-    feed.subscribe(publisher.wake)
+    child = PublisherProcess(settings) if publisher_process else None
+    feed.subscribe(publisher.wake if child is None else child.wake)
 
     def queued() -> None:
         # After SendEmail commits (on a store thread): tell event readers, wake delivery.
@@ -244,6 +258,7 @@ def build_app(settings: Settings) -> Sesame:
         ),
         publisher,
         AdminEndpoint(store, executor, signer, region=settings.region, secret_for=secrets.get),
+        child,
     )
     return app
 

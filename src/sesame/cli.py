@@ -111,7 +111,7 @@ def serve(**options: Any) -> None:
     )
     ready = f"Sesame is ready on {settings.endpoint_url}"
     if settings.workers == 1:
-        app = build_app(settings)
+        app = build_app(settings, publisher_process=True)
         api_config = server_config(app, settings.host, settings.port)
         if settings.tracking_port is None:
             Server(api_config, lambda: click.echo(ready)).run()
@@ -352,7 +352,7 @@ def app_from_environment() -> Any:
     from sesame.app import app_for
 
     context = serve.make_context("serve", [])
-    return app_for(Settings(**context.params))
+    return app_for(Settings(**context.params), publisher_process=True)
 
 
 @main.command()

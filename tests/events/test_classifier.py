@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
 from sesame.events import records
-from sesame.events.machines import Classifier, load_rules
+from sesame.events.machines import Classifier, load_rules, with_verdict
 from sesame.events.recorder import Hit
 from sesame.store.base import Event
 from sesame.store.sqlite import SQLiteStore
@@ -118,3 +119,89 @@ def test_vdm_metrics_read_the_verdict(store: SQLiteStore) -> None:
     [person] = classifier.classify([click(400.0, "https://a.example/")])
     [scanner] = classifier.classify([click(500.0, "https://a.example/", agent="curl/8.5")])
     assert not is_machine(person.record) and is_machine(scanner.record)
+
+
+def _reference_bursts(
+    batch: list[Event], history: dict[str, list[Event]], burst_seconds: float
+) -> tuple[set[str], set[str]]:
+    """The burst rule as first written: every two clicks of a message compared (the
+    oracle for the one-pass window). (ids in a burst, stored ids to relabel)."""
+    clicks: dict[str, list[Event]] = {m: list(earlier) for m, earlier in history.items()}
+    for event in batch:
+        clicks.setdefault(event.message_id, []).append(event)
+    burst: set[str] = set()
+    for group in clicks.values():
+        group.sort(key=lambda e: e.happened)
+        for i, first in enumerate(group):
+            for second in group[i + 1 :]:
+                if second.happened - first.happened > burst_seconds:
+                    break
+                if second.record["click"]["link"] != first.record["click"]["link"]:
+                    burst.update((first.id, second.id))
+    stored = {e.id for earlier in history.values() for e in earlier if e.actor != "machine"}
+    return burst, burst & stored
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_bursts_match_comparing_every_two_clicks(tmp_path: Path, seed: int) -> None:
+    """Random clicks on a few links of a few messages, some stored by an earlier batch
+    (persons and machines), some in the batch: the verdicts and the relabelled clicks
+    are those of comparing every pair."""
+    rng = random.Random(seed)
+    store = SQLiteStore(tmp_path / "b.db")
+    classifier = Classifier(store, click_seconds=0, burst_seconds=rng.choice([0.0, 0.5, 1.0]))
+    messages = [f"m{n}" for n in range(rng.randint(1, 3))]
+
+    def random_click(at: float) -> tuple[Hit, Event]:
+        message = rng.choice(messages)
+        link = f"https://example.org/{rng.randint(0, 3)}"
+        agent = rng.choice([SAFARI, SAFARI, "curl/8.5"])
+        hit = Hit("Click", message, at, "203.0.113.7", agent, 0, link)
+        event = records.click(
+            {"messageId": message, "tags": {}},
+            happened=at,
+            ip_address=hit.ip_address,
+            user_agent=agent,
+            link=link,
+            link_tags={},
+            configuration_set=None,
+        )
+        return hit, event
+
+    # Times on a coarse grid, so that equal times and gaps of exactly the limit occur.
+    earlier = [random_click(1000 + rng.randint(0, 40) / 10) for _ in range(rng.randint(0, 30))]
+    stored = [
+        with_verdict(e, "machine" if rng.random() < 0.3 else "person", "x") for _, e in earlier
+    ]
+    store.add_events(stored)
+    batch = [random_click(1003 + rng.randint(0, 40) / 10) for _ in range(rng.randint(1, 40))]
+    history = {
+        m: store.list_events(
+            message_id=m,
+            event_type="Click",
+            since=min(h.happened for h, _ in batch if h.message_id == m) - classifier.burst_seconds,
+        )
+        for m in {h.message_id for h, _ in batch}
+    }
+    burst, relabel = _reference_bursts([e for _, e in batch], history, classifier.burst_seconds)
+
+    out = classifier.classify(batch)
+
+    expected = [
+        "link-scanner"
+        if hit.user_agent == "curl/8.5"
+        else "click-burst"
+        if event.id in burst
+        else "no-machine-signal"
+        for hit, event in batch
+    ]
+    assert reasons(out) == expected
+    assert [e.id for e in out] == [e.id for _, e in batch]
+    after = {e.id: e for e in store.list_events(event_type="Click", limit=10_000)}
+    for event in stored:
+        verdict = after[event.id].record["sesameVerdict"]
+        if event.id in relabel:
+            assert verdict == {"actor": "machine", "reason": "click-burst"}
+            assert after[event.id].actor == "machine"
+        else:
+            assert verdict == event.record["sesameVerdict"]

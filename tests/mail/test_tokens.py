@@ -18,6 +18,7 @@ from sesame.mail.tokens import (
     open_path,
     read_click,
     read_open,
+    unescaped,
 )
 
 OLD = b"o" * 32
@@ -320,3 +321,40 @@ def test_readers_never_raise(junk: str | bytes) -> None:
     for text in (junk, "/L0/" + str(junk), "/I0/" + str(junk)):
         assert read_click(RING, text) is None
         assert read_open(RING, text) is None
+
+
+# Text made of what an unescaping can meet: escapes of every byte class (ASCII, UTF-8
+# lead and continuation bytes, invalid bytes), bad escapes, literal non-ASCII characters
+# and a lone surrogate.
+_PIECES = st.sampled_from(
+    [
+        "%41",
+        "%2F",
+        "%25",
+        "%C3",
+        "%A9",
+        "%E2%82%AC",
+        "%F0",
+        "%ff",
+        "%zz",
+        "%",
+        "a",
+        "/",
+        "é",
+        "€",
+        "\U0001f600",
+        "\udc80",
+        "+",
+        " ",
+    ]
+)
+
+
+@settings(max_examples=2000, derandomize=True, database=None, deadline=None)
+@given(st.lists(_PIECES, max_size=12).map("".join))
+def test_the_fast_unescaping_is_unquote(segment: str) -> None:
+    try:
+        expected = unquote(segment, errors="strict")
+    except UnicodeDecodeError:
+        expected = segment
+    assert unescaped(segment) == expected

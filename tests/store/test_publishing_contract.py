@@ -184,3 +184,45 @@ def test_a_lane_goes_in_the_order_events_happened_even_when_recorded_late(
         store.finish_publications([head.id])
     assert order == ["Send", "Open", "Delivery"]
     assert store.claim_publications(now=100.0, lease=60.0, limit=10) == []
+
+
+def click(message_id: str, n: int, happened: float, link: str) -> Event:
+    mail = {"messageId": message_id, "tags": {"t": ["ü"]}}
+    record = {"eventType": "Click", "mail": mail, "click": {"link": link, "n": n}}
+    return Event(f"{message_id}-c{n}", message_id, "Click", happened, "cs", record, "person")
+
+
+def test_a_batch_of_clicks_heads_each_lane_once_and_keeps_every_record(store: Store) -> None:
+    """Many clicks of a few messages in one add_events, sharing their `mail` object as
+    the recorder's do: one head per idle lane, the rest queued behind it in order, and
+    every record stored as it was given."""
+    with_set(store, destination("all", "CLICK"))
+    store.add_events([click("busy", 99, 1.0, "https://a/")])  # a lane already pending
+    batch = [click(m, n, 2.0 + n, f"https://{n % 3}/") for n in range(6) for m in ("busy", "m")]
+    store.add_events(batch)
+    assert store.pending_publications() == 13
+    stored = store.list_events(event_type="Click", limit=100)
+    assert {e.id: e.record for e in stored} == {
+        e.id: e.record for e in [click("busy", 99, 1.0, "https://a/"), *batch]
+    }
+    published: list[str] = []
+    now = 100.0
+    while claimed := store.claim_publications(now=now, lease=60.0, limit=10):
+        # Each lane hands out one row at a time, oldest first.
+        assert len({p.event.message_id for p in claimed}) == len(claimed)
+        published += [p.event.id for p in claimed]
+        store.finish_publications([p.id for p in claimed])
+    assert [i for i in published if i.startswith("busy")] == ["busy-c99"] + [
+        f"busy-c{n}" for n in range(6)
+    ]
+    assert [i for i in published if i.startswith("m-")] == [f"m-c{n}" for n in range(6)]
+
+
+def test_recent_clicks_are_list_events_without_the_records(store: Store) -> None:
+    events = [click("m", n, 10.0 + n / 2, f"https://{n % 2}/") for n in range(8)]
+    store.add_events([*events, event("m", "Open", 12.0), click("other", 9, 12.0, "x")])
+    full = store.list_events(message_id="m", event_type="Click", since=11.0, limit=3)
+    assert store.recent_clicks("m", 11.0, limit=3) == [
+        (e.id, e.happened, e.actor, e.record["click"]["link"]) for e in full
+    ]
+    assert [row[0] for row in store.recent_clicks("m", 0.0)] == [e.id for e in events]

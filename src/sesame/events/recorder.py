@@ -35,8 +35,12 @@ from sesame.store.base import Event, Store
 log = logging.getLogger("sesame.tracking")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Hit:
+    """One open or click, as the tracking endpoint saw it. Not frozen: one is made for
+    every request, and a frozen dataclass's `__init__` costs four times as much;
+    nothing changes a Hit once made."""
+
     #: "Open" or "Click".
     kind: str
     message_id: str

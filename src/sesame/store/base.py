@@ -436,6 +436,15 @@ class Store(Protocol):
         """Oldest first."""
         ...
 
+    def recent_clicks(
+        self, message_id: str, since: float, *, limit: int = 1000
+    ) -> list[tuple[str, float, str | None, Any]]:
+        """(id, happened, actor, the record's `click.link`) of the message's Click events
+        that happened at `since` or later, oldest first: the rows, order and limit of
+        `list_events(message_id=..., event_type="Click", since=...)`, without decoding
+        the records (the classifier's burst rule reads these for every batch)."""
+        ...
+
     # Email templates ------------------------------------------------------------
     def create_email_template(self, record: EmailTemplate, *, limit: int) -> None:
         """Insert; Duplicate if the name exists, LimitReached at `limit` templates."""

@@ -104,6 +104,7 @@ class PostgresStore(RelationalStore):
 
     fast_reads = False
     _substring = "strpos"
+    _click_link = "(record::json) -> 'click' ->> 'link'"
     _lock = " FOR UPDATE"
     _claim_lock = " FOR UPDATE SKIP LOCKED"
 

@@ -7,6 +7,8 @@ supplies connections and transactions (`_connection()` for reads, each statement
 on its own; `_write()` for one transaction) and says where its dialect differs:
 
 - `_substring`: the SQL function that finds a substring (`instr` / `strpos`).
+- `_click_link`: the SQL expression of a stored Click record's `click.link`
+  (`json_extract` / `->>`).
 - `_lock` and `_claim_lock`: the clause that locks rows read in a write
   transaction (none on SQLite, where a writer is alone; `FOR UPDATE` and
   `FOR UPDATE SKIP LOCKED` on PostgreSQL).
@@ -26,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -51,6 +52,7 @@ from sesame.store.base import (
     SigningKey,
     SnsCertificate,
 )
+from sesame.store.ids import new_id
 from sesame.store.schema import migrations
 
 
@@ -84,6 +86,28 @@ def _dump(value: Any) -> str:
 _RECORD = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
+def _encode_record(record: Mapping[str, Any], shared: dict[int, tuple[object, str]]) -> str:
+    """`_RECORD.encode(record)`, the same text, with a `mail` object already encoded in
+    `shared` (by identity) taken from there: the records of one message's events share
+    their `mail` (events/records.py), which is most of a Click's record, and a batch
+    holds many Clicks of each message. Records shaped as records.py shapes them
+    (`eventType`, then `mail`, then the rest) are put together from three pieces;
+    any other shape is encoded whole."""
+    keys = list(record)
+    mail = record.get("mail")
+    if keys[:2] != ["eventType", "mail"] or not isinstance(mail, dict):
+        return _RECORD.encode(record)
+    known = shared.get(id(mail))
+    if known is None:
+        # The object is kept with its text, so its id is not reused meanwhile.
+        known = shared[id(mail)] = (mail, _RECORD.encode(mail))
+    head = '{"eventType":' + _RECORD.encode(record["eventType"]) + ',"mail":' + known[1]
+    if len(keys) == 2:
+        return head + "}"
+    # The members after `mail`, as one object without its opening brace.
+    return head + "," + _RECORD.encode({key: record[key] for key in keys[2:]})[1:]
+
+
 def _diagnostic(error: str) -> str:
     """An error text as kept: a remote SMTP or HTTP server wrote it, and PostgreSQL
     text cannot hold a NUL."""
@@ -103,6 +127,7 @@ class RelationalStore(AccountTables):
     fast_reads: bool
     concurrency: int
     _substring = "instr"
+    _click_link = "json_extract(record, '$.click.link')"
     _lock = ""
     _claim_lock = ""
 
@@ -507,6 +532,17 @@ class RelationalStore(AccountTables):
         args.append(limit)
         return [_event(row) for row in self._connection().execute(sql, args)]
 
+    def recent_clicks(
+        self, message_id: str, since: float, *, limit: int = 1000
+    ) -> list[tuple[str, float, str | None, Any]]:
+        rows = self._connection().execute(
+            f"SELECT id, happened, actor, {self._click_link} FROM events "
+            "WHERE message_id = ? AND event_type = 'Click' AND happened >= ? "
+            "ORDER BY happened, id LIMIT ?",
+            (message_id, since, limit),
+        )
+        return [(row[0], row[1], row[2], row[3]) for row in rows]
+
     # Email templates ------------------------------------------------------------
     def create_email_template(self, record: EmailTemplate, *, limit: int) -> None:
         with self._write() as conn:
@@ -593,29 +629,39 @@ class RelationalStore(AccountTables):
                     (now, now, limit),
                 )
             ]
+            if not ids:
+                return []
             conn.executemany(
                 "UPDATE publications SET lease_until = ? WHERE id = ?",
                 [(now + lease, id_) for id_ in ids],
             )
-            claimed = [
-                _publication(row)
-                for id_ in ids
+            # One statement for the claimed rows and their events, handed out in claim order.
+            rows = {
+                row[0]: row
                 for row in conn.execute(
                     f"SELECT {_PUBLICATION_COLUMNS} FROM publications p "
-                    "JOIN events e ON e.id = p.event_id WHERE p.id = ?",
-                    (id_,),
+                    f"JOIN events e ON e.id = p.event_id WHERE p.id IN ({_marks(ids)})",
+                    ids,
                 )
-            ]
-        return claimed
+            }
+        return [_publication(rows[id_]) for id_ in ids if id_ in rows]
 
     def finish_publications(self, ids: list[str]) -> None:
+        if not ids:
+            return
         with self._write() as conn:
-            lanes = {id_: _lane_of(conn, id_) for id_ in ids}
-            self._serialise_lanes(conn, [lane for lane in lanes.values() if lane is not None])
-            for id_, lane in lanes.items():
-                if lane is not None:
-                    conn.execute("DELETE FROM publications WHERE id = ?", (id_,))
-                    _promote(conn, lane)
+            found = conn.execute(
+                "SELECT id, message_id, set_name, destination FROM publications "
+                f"WHERE id IN ({_marks(ids)})",
+                ids,
+            ).fetchall()
+            lanes = sorted({(row[1], row[2], row[3]) for row in found})
+            self._serialise_lanes(conn, lanes)
+            conn.executemany("DELETE FROM publications WHERE id = ?", [(row[0],) for row in found])
+            # Then each lane's next row heads it (the same as promoting after each delete:
+            # a lane's finished rows are all gone before its oldest pending row is sought).
+            for lane in lanes:
+                _promote(conn, lane)
 
     def defer_publication(
         self, id: str, *, due: float, error: str, done: list[str], give_up: bool
@@ -748,6 +794,7 @@ class RelationalStore(AccountTables):
         return int(cursor.rowcount)
 
     def _insert_events(self, conn: Connection, events: list[Event]) -> None:
+        shared: dict[int, tuple[object, str]] = {}
         conn.executemany(
             "INSERT INTO events (id, message_id, event_type, happened, configuration_set, record, "
             "actor) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -758,7 +805,7 @@ class RelationalStore(AccountTables):
                     e.event_type,
                     e.happened,
                     e.configuration_set,
-                    _RECORD.encode(e.record),
+                    _encode_record(e.record, shared),
                     e.actor,
                 )
                 for e in events
@@ -787,7 +834,7 @@ class RelationalStore(AccountTables):
                 if routing.matches(definition, e.event_type):
                     rows.append(
                         (
-                            str(uuid.uuid4()),
+                            new_id(),
                             e.id,
                             e.message_id,
                             e.configuration_set,
@@ -798,16 +845,24 @@ class RelationalStore(AccountTables):
                             routing.due(e.event_type, e.happened),
                         )
                     )
-        self._serialise_lanes(conn, [(row[2], row[3], row[4]) for row in rows])
+        if not rows:
+            return
+        lanes = list(dict.fromkeys((row[2], row[3], row[4]) for row in rows))
+        self._serialise_lanes(conn, lanes)
+        # A row heads its lane when the lane has nothing else pending: so only the first
+        # row of an idle lane does (the rows after it find it pending). One look per lane.
+        idle = {lane for lane in lanes if conn.execute(_LANE_PENDING, lane).fetchone() is None}
+        values: list[tuple[Any, ...]] = []
         for row in rows:
-            # A row heads its lane when the lane has nothing else pending.
-            busy = conn.execute(_LANE_PENDING, row[2:5]).fetchone()
-            conn.execute(
-                "INSERT INTO publications (id, event_id, message_id, set_name, destination, "
-                "definition, happened, position, due, attempts, done, head) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '[]', ?)",
-                (*row, 0 if busy else 1),
-            )
+            lane = (row[2], row[3], row[4])
+            values.append((*row, 1 if lane in idle else 0))
+            idle.discard(lane)
+        conn.executemany(
+            "INSERT INTO publications (id, event_id, message_id, set_name, destination, "
+            "definition, happened, position, due, attempts, done, head) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '[]', ?)",
+            values,
+        )
 
     def _serialise_lanes(self, conn: Connection, lanes: list[tuple[str, str, str]]) -> None:
         """Writers of one outbox lane take turns, so a row written as its lane's head
@@ -888,6 +943,11 @@ def _message(row: tuple[Any, ...]) -> Message:
 
 _LANE = "message_id = ? AND set_name = ? AND destination = ? AND gave_up IS NULL"
 _LANE_PENDING = f"SELECT 1 FROM publications WHERE {_LANE} LIMIT 1"
+
+
+def _marks(values: Sequence[object]) -> str:
+    """`?, ?, ?`: one placeholder per value, for an `IN (...)` list."""
+    return ", ".join("?" * len(values))
 
 
 def _promote(conn: Connection, lane: tuple[str, str, str]) -> None:

@@ -29,6 +29,8 @@ from sesame.web.asgi import Receive, Scope, Send, raw_path, send_bytes
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 MAX_HEADER_BYTES = 8192
 _NO_CACHE = (b"cache-control", b"no-store, no-cache, must-revalidate, max-age=0")
+#: The click answer's headers after `location` (send_bytes would add the length).
+_302 = (_NO_CACHE, (b"content-type", b"text/plain"), (b"content-length", b"0"))
 #: Headers by which browsers and proxies say a fetch is a prefetch or preview.
 _PURPOSE_HEADERS = frozenset((b"purpose", b"sec-purpose", b"x-purpose", b"x-moz"))
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -51,8 +53,8 @@ class TrackingEndpoint:
         self.trusted_proxies = tuple(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = scope.get("headers", [])
-        if sum(len(name) + len(value) + 4 for name, value in headers) > MAX_HEADER_BYTES:
+        who = self._who(scope)
+        if who is None:
             await send_bytes(send, 400, [(b"content-type", b"text/plain")], b"Bad Request")
             return
         path = raw_path(scope)
@@ -65,7 +67,7 @@ class TrackingEndpoint:
             if message_id is None:
                 await not_found(send)
                 return
-            ip, agent, purpose = self._who(scope)
+            ip, agent, purpose = who
             self.recorder.record(
                 Hit(
                     "Open",
@@ -88,7 +90,7 @@ class TrackingEndpoint:
         if click is None:
             await not_found(send)
             return
-        ip, agent, purpose = self._who(scope)
+        ip, agent, purpose = who
         self.recorder.record(
             Hit(
                 "Click",
@@ -102,27 +104,30 @@ class TrackingEndpoint:
                 purpose,
             )
         )
-        await send_bytes(
-            send,
-            302,
-            [(b"location", click.url.encode("utf-8")), _NO_CACHE, (b"content-type", b"text/plain")],
-            b"",
-        )
+        # send_bytes' two messages, with the header list written out once.
+        location = (b"location", click.url.encode("utf-8"))
+        await send({"type": "http.response.start", "status": 302, "headers": [location, *_302]})
+        await send({"type": "http.response.body", "body": b""})
 
-    def _who(self, scope: Scope) -> tuple[str, str, str]:
+    def _who(self, scope: Scope) -> tuple[str, str, str] | None:
         """(client IP, User-Agent, prefetch hint); X-Forwarded-For counts only from
-        trusted proxies."""
+        trusted proxies. None when the headers are over MAX_HEADER_BYTES (one pass
+        over the headers for both: this runs for every open and click)."""
         client = scope.get("client")
         peer = client[0] if client else ""
         agent = purpose = ""
         forwarded: list[str] = []
+        size = 0
         for name, value in scope.get("headers", []):
+            size += len(name) + len(value) + 4
             if name == b"user-agent":
                 agent = value.decode("latin-1")
             elif name == b"x-forwarded-for":
                 forwarded.append(value.decode("latin-1"))
             elif name in _PURPOSE_HEADERS:
                 purpose = value.decode("latin-1")
+        if size > MAX_HEADER_BYTES:
+            return None
         return self._client_ip(peer, ",".join(forwarded)), agent, purpose
 
     def _client_ip(self, peer: str, forwarded: str) -> str:
