@@ -113,23 +113,25 @@ def events(
     happened: float,
     configuration_set: str | None,
 ) -> list[Event]:
-    """The simulator's events for `recipients` of a message sent at `happened`: one
-    Delivery for those it accepts, one Bounce per kind, one Complaint per complaining
+    """The simulator's events for `recipients` of a message sent at `happened`: a
+    Delivery for each one it accepts, one Bounce per kind, one Complaint per complaining
     recipient, in that order (a `suppressionlist@` recipient is api/policy.py's)."""
     chosen = [(r, s) for r in recipients if (s := scenario(r)) is not None and not s.listed]
     found: list[Event] = []
-    delivered = [r for r, s in chosen if s.delivered]
-    if delivered:
-        found.append(
-            records.delivery(
-                mail,
-                happened=happened + DELIVERED_AFTER,
-                accepted=happened,
-                recipients=delivered,
-                smtp_response=SMTP_RESPONSE,
-                configuration_set=configuration_set,
-            )
+    # One Delivery per recipient, as the worker records a relay's (SES notifies each
+    # successful delivery to a recipient's mail server on its own).
+    found.extend(
+        records.delivery(
+            mail,
+            happened=happened + DELIVERED_AFTER,
+            accepted=happened,
+            recipients=[recipient],
+            smtp_response=SMTP_RESPONSE,
+            configuration_set=configuration_set,
         )
+        for recipient, outcome in chosen
+        if outcome.delivered
+    )
     bounced: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
     for recipient, outcome in chosen:
         if outcome.bounce is not None:
