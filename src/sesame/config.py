@@ -119,8 +119,9 @@ class Settings:
     )
     deliver: bool = _option(
         True,
-        "Run the delivery worker and the event publisher inside this server (--no-deliver "
-        "leaves both to `sesame worker` processes on the same database).",
+        "Run the delivery worker inside this server and the event publisher in a child "
+        "process of it (--no-deliver leaves both to `sesame worker` processes on the same "
+        "database).",
     )
     workers: int = _option(
         1,
