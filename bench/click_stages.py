@@ -37,12 +37,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from clicks import SET_NAME, TRACKING_HOST, USER_AGENT, html_message
-from sesame.api.context import RequestContext
+from send_stages import tracked_set
 from sesame.app import Sesame, build_app
 from sesame.config import Settings
 from sesame.events.recorder import Hit
 
-ACCOUNT = "0" * 12
 REGION = "us-east-1"
 ACCESS_KEY_ID = "AKIDCLICKSTAGES"
 
@@ -50,27 +49,7 @@ ACCESS_KEY_ID = "AKIDCLICKSTAGES"
 def set_up(app: Sesame, messages: int, links: int) -> list[str]:
     """clicks.py's set-up, through the providers; the tracked click paths."""
     table = app.api.table
-    ctx = RequestContext("id", "SendEmail", ACCOUNT, REGION, ACCESS_KEY_ID, "127.0.0.1")
-    table["CreateEmailIdentity"](ctx, {"EmailIdentity": "example.com"})
-    table["CreateConfigurationSet"](
-        ctx,
-        {
-            "ConfigurationSetName": SET_NAME,
-            "TrackingOptions": {"CustomRedirectDomain": TRACKING_HOST},
-        },
-    )
-    table["CreateConfigurationSetEventDestination"](
-        ctx,
-        {
-            "ConfigurationSetName": SET_NAME,
-            "EventDestinationName": "engagement",
-            "EventDestination": {
-                "Enabled": True,
-                "MatchingEventTypes": ["OPEN", "CLICK"],
-                "SnsDestination": {"TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:e"},
-            },
-        },
-    )
+    ctx = tracked_set(app, "example.com", SET_NAME)
     for number in range(messages):
         table["SendEmail"](
             ctx,

@@ -30,12 +30,40 @@ from pathlib import Path
 from clicks import TRACKING_HOST
 from send import BODIES, DOMAIN, LINKS, SET_NAME, send_params
 from sesame.api.context import RequestContext
-from sesame.app import build_app
+from sesame.app import Sesame, build_app
 from sesame.config import Settings
 
 ACCOUNT = "0" * 12
 REGION = "us-east-1"
 ACCESS_KEY_ID = "AKIDSENDSTAGES"
+
+
+def tracked_set(app: Sesame, domain: str, set_name: str) -> RequestContext:
+    """Through the providers: a verified `domain` and a set tracking opens and clicks on
+    TRACKING_HOST (an SNS destination for OPEN and CLICK); the context to call with."""
+    table = app.api.table
+    ctx = RequestContext("id", "SendEmail", ACCOUNT, REGION, ACCESS_KEY_ID, "127.0.0.1")
+    table["CreateEmailIdentity"](ctx, {"EmailIdentity": domain})
+    table["CreateConfigurationSet"](
+        ctx,
+        {
+            "ConfigurationSetName": set_name,
+            "TrackingOptions": {"CustomRedirectDomain": TRACKING_HOST},
+        },
+    )
+    table["CreateConfigurationSetEventDestination"](
+        ctx,
+        {
+            "ConfigurationSetName": set_name,
+            "EventDestinationName": "engagement",
+            "EventDestination": {
+                "Enabled": True,
+                "MatchingEventTypes": ["OPEN", "CLICK"],
+                "SnsDestination": {"TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:e"},
+            },
+        },
+    )
+    return ctx
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,27 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = build_app(settings)
         try:
             table = app.api.table
-            ctx = RequestContext("id", "SendEmail", ACCOUNT, REGION, ACCESS_KEY_ID, "127.0.0.1")
-            table["CreateEmailIdentity"](ctx, {"EmailIdentity": DOMAIN})
-            table["CreateConfigurationSet"](
-                ctx,
-                {
-                    "ConfigurationSetName": SET_NAME,
-                    "TrackingOptions": {"CustomRedirectDomain": TRACKING_HOST},
-                },
-            )
-            table["CreateConfigurationSetEventDestination"](
-                ctx,
-                {
-                    "ConfigurationSetName": SET_NAME,
-                    "EventDestinationName": "engagement",
-                    "EventDestination": {
-                        "Enabled": True,
-                        "MatchingEventTypes": ["OPEN", "CLICK"],
-                        "SnsDestination": {"TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:e"},
-                    },
-                },
-            )
+            ctx = tracked_set(app, DOMAIN, SET_NAME)
             requests = [send_params(number) for number in range(BODIES)]
             send = table["SendEmail"]
             for request in requests:  # warm-up: caches, the first keys, SQLite pages

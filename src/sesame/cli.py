@@ -161,14 +161,13 @@ def _settings(options: dict[str, Any]) -> Settings:
 def worker(**options: Any) -> None:
     """Deliver queued mail and publish events without serving HTTP (any number, beside `serve`)."""
     import asyncio
-    import contextlib
     import signal
-    from collections.abc import Callable
     from concurrent.futures import ThreadPoolExecutor
 
     from sesame.app import publisher_of, relay_of
     from sesame.delivery.worker import DeliveryWorker
     from sesame.events.sns import Signer
+    from sesame.server import run_loop
 
     settings = _settings(options)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -196,15 +195,7 @@ def worker(**options: Any) -> None:
         await asyncio.gather(delivery.run(), publisher.run())
 
     try:
-        # uvloop where it is installed, as uvicorn's loop="auto" chooses for `serve`:
-        # the delivery loop runs about a fifth faster on it.
-        loop_factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
-        with contextlib.suppress(ImportError):  # uvloop is not built for Windows
-            import uvloop
-
-            loop_factory = uvloop.new_event_loop
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(run())
+        run_loop(run())
     finally:
         executor.shutdown(wait=True)
         store.close()

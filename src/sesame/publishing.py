@@ -93,6 +93,7 @@ def run_child(wake_fd: int) -> None:
     """The child: publish until the parent closes the pipe (or SIGTERM / SIGINT)."""
     from sesame.app import publisher_of
     from sesame.events.sns import Signer
+    from sesame.server import run_loop
     from sesame.store import open_store
 
     settings = settings_from_environment()
@@ -122,13 +123,7 @@ def run_child(wake_fd: int) -> None:
         await publisher.run()
 
     try:
-        loop_factory = asyncio.new_event_loop
-        with contextlib.suppress(ImportError):  # uvloop, as `sesame serve` and `worker` use
-            import uvloop
-
-            loop_factory = uvloop.new_event_loop
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(run())
+        run_loop(run())
     finally:
         executor.shutdown(wait=True)
         store.close()
