@@ -19,6 +19,7 @@ with 1,000 to 50,000 sends in the window, where a SUM over the window takes
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -129,10 +130,9 @@ class AccountTables:
         conn = self._connection()
         for start in range(0, len(message_ids), 500):
             chunk = message_ids[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
             rows = conn.execute(
                 "SELECT message_id, opens_tracked, clicks_tracked FROM sends "
-                f"WHERE message_id IN ({marks})",
+                f"WHERE message_id IN ({placeholders(chunk)})",
                 chunk,
             )
             for message_id, opens, clicks in rows:
@@ -355,6 +355,11 @@ class AccountTables:
 
 class _OverLimit(Exception):
     """Rolls back a call that would pass its limit."""
+
+
+def placeholders(values: Sequence[object]) -> str:
+    """`?, ?, ?`: one placeholder per value, for an `IN (...)` list."""
+    return ", ".join("?" * len(values))
 
 
 def _totals_at(conn: Connection, moment: float) -> tuple[int, int]:

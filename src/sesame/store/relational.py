@@ -33,7 +33,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from sesame.events import routing
-from sesame.store.account import AccountTables
+from sesame.store.account import AccountTables, placeholders
 from sesame.store.base import (
     ConfigurationSet,
     Cursor,
@@ -640,7 +640,7 @@ class RelationalStore(AccountTables):
                 row[0]: row
                 for row in conn.execute(
                     f"SELECT {_PUBLICATION_COLUMNS} FROM publications p "
-                    f"JOIN events e ON e.id = p.event_id WHERE p.id IN ({_marks(ids)})",
+                    f"JOIN events e ON e.id = p.event_id WHERE p.id IN ({placeholders(ids)})",
                     ids,
                 )
             }
@@ -652,7 +652,7 @@ class RelationalStore(AccountTables):
         with self._write() as conn:
             found = conn.execute(
                 "SELECT id, message_id, set_name, destination FROM publications "
-                f"WHERE id IN ({_marks(ids)})",
+                f"WHERE id IN ({placeholders(ids)})",
                 ids,
             ).fetchall()
             lanes = sorted({(row[1], row[2], row[3]) for row in found})
@@ -772,10 +772,9 @@ class RelationalStore(AccountTables):
         counts: dict[str, dict[str, int]] = {}
         if not message_ids:
             return counts
-        marks = ", ".join("?" for _ in message_ids)
         rows = self._connection().execute(
             "SELECT message_id, event_type, COUNT(*) FROM events "
-            f"WHERE message_id IN ({marks}) GROUP BY message_id, event_type",
+            f"WHERE message_id IN ({placeholders(message_ids)}) GROUP BY message_id, event_type",
             message_ids,
         )
         for message_id, event_type, count in rows:
@@ -943,11 +942,6 @@ def _message(row: tuple[Any, ...]) -> Message:
 
 _LANE = "message_id = ? AND set_name = ? AND destination = ? AND gave_up IS NULL"
 _LANE_PENDING = f"SELECT 1 FROM publications WHERE {_LANE} LIMIT 1"
-
-
-def _marks(values: Sequence[object]) -> str:
-    """`?, ?, ?`: one placeholder per value, for an `IN (...)` list."""
-    return ", ".join("?" * len(values))
 
 
 def _promote(conn: Connection, lane: tuple[str, str, str]) -> None:
