@@ -133,12 +133,8 @@ class Sesame:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                if self.settings.serves_tracking:
-                    await self.edge.start()
-                else:
-                    # No recorder without tracking paths; the keys still refresh, so
-                    # this node signs with a rotated key within a minute.
-                    self._tasks = [asyncio.create_task(self.keys.run(), name="sesame-keys")]
+                # No recorder without the tracking paths (--role api).
+                await self.edge.start(recording=self.settings.serves_tracking)
                 if self.settings.deliver:
                     delivery = asyncio.create_task(self.worker.run(), name="sesame-delivery")
                     self._tasks.append(delivery)
@@ -151,7 +147,6 @@ class Sesame:
             elif message["type"] == "lifespan.shutdown":
                 self.worker.stop()
                 self.publisher.stop()
-                self.keys.stop()
                 if self.publisher_process is not None:
                     self._tasks.append(asyncio.create_task(self.publisher_process.stop()))
                 await asyncio.gather(self.edge.stop(), *self._tasks, return_exceptions=True)

@@ -76,14 +76,14 @@ class Edge:
         else:
             await self._health(scope, send)
 
-    async def start(self) -> None:
-        """Read the keys (so no request waits for them), then start the recorder and
-        the keys' refresh."""
+    async def start(self, *, recording: bool = True) -> None:
+        """Read the keys (so no request waits for them), then start the keys' refresh
+        and, when this process serves the tracking paths (`recording`), the recorder.
+        An API-only node refreshes the keys too: it signs with a rotated key."""
         await asyncio.get_running_loop().run_in_executor(self.executor, self.keys.keyring)
-        self._tasks = [
-            asyncio.create_task(self.recorder.run(), name="sesame-recorder"),
-            asyncio.create_task(self.keys.run(), name="sesame-keys"),
-        ]
+        self._tasks = [asyncio.create_task(self.keys.run(), name="sesame-keys")]
+        if recording:
+            self._tasks.append(asyncio.create_task(self.recorder.run(), name="sesame-recorder"))
 
     async def stop(self) -> None:
         """Write what the recorder holds; stop refreshing the keys."""
