@@ -37,12 +37,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from clicks import SET_NAME, TRACKING_HOST, USER_AGENT, html_message
-from send_stages import tracked_set
-from sesame.app import Sesame, build_app
-from sesame.config import Settings
+from send_stages import in_process_app, tracked_set
+from sesame.app import Sesame
 from sesame.events.recorder import Hit
 
-REGION = "us-east-1"
 ACCESS_KEY_ID = "AKIDCLICKSTAGES"
 
 
@@ -122,14 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", type=int, nargs="?", const=25, help="print the top N")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sesame-click-stages-") as tmp:
-        settings = Settings(
-            data_dir=Path(tmp),
-            access_key_id=ACCESS_KEY_ID,
-            secret_access_key="s" * 40,
-            region=REGION,
-            deliver=False,
-        )
-        app = build_app(settings)
+        app = in_process_app(Path(tmp), ACCESS_KEY_ID)
         try:
             paths = set_up(app, args.messages, args.links)
             print(f"{len(paths)} tracked links; CPU per click, median of {args.repeats} loops")

@@ -38,6 +38,18 @@ REGION = "us-east-1"
 ACCESS_KEY_ID = "AKIDSENDSTAGES"
 
 
+def in_process_app(data_dir: Path, access_key_id: str) -> Sesame:
+    """A Sesame on SQLite in `data_dir`, called without sockets (no delivery worker)."""
+    settings = Settings(
+        data_dir=data_dir,
+        access_key_id=access_key_id,
+        secret_access_key="s" * 40,
+        region=REGION,
+        deliver=False,
+    )
+    return build_app(settings)
+
+
 def tracked_set(app: Sesame, domain: str, set_name: str) -> RequestContext:
     """Through the providers: a verified `domain` and a set tracking opens and clicks on
     TRACKING_HOST (an SNS destination for OPEN and CLICK); the context to call with."""
@@ -75,14 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sesame-send-stages-") as tmp:
-        settings = Settings(
-            data_dir=Path(tmp),
-            access_key_id=ACCESS_KEY_ID,
-            secret_access_key="s" * 40,
-            region=REGION,
-            deliver=False,
-        )
-        app = build_app(settings)
+        app = in_process_app(Path(tmp), ACCESS_KEY_ID)
         try:
             table = app.api.table
             ctx = tracked_set(app, DOMAIN, SET_NAME)

@@ -57,6 +57,17 @@ def sesame_events(cwd: Path, database: list[str], *args: str) -> list[dict[str, 
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
+def client_of(port: int) -> Any:
+    """boto3's sesv2 client for the `sesame serve` on `port`."""
+    return boto3.client(
+        "sesv2",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id=KEY_ID,
+        aws_secret_access_key=SECRET,
+    )
+
+
 def recorded(cwd: Path, database: list[str], message_id: str, event_type: str) -> None:
     """Wait until the store has the message's event of this type (30 s at most)."""
     deadline = time.monotonic() + 30
@@ -92,13 +103,7 @@ def test_killed_server_loses_no_event_and_a_worker_publishes_them(
         ready="Sesame is ready",
     )
     try:
-        ses = boto3.client(
-            "sesv2",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            region_name="us-east-1",
-            aws_access_key_id=KEY_ID,
-            aws_secret_access_key=SECRET,
-        )
+        ses = client_of(port)
         sender = configure(ses, unique, ("all", sns("all")))
         ses.create_configuration_set_event_destination(
             ConfigurationSetName=unique,
@@ -209,13 +214,7 @@ def test_serve_publishes_from_a_child_process_that_ends_with_it(
         ready="Sesame is ready",
     )
     try:
-        ses = boto3.client(
-            "sesv2",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            region_name="us-east-1",
-            aws_access_key_id=KEY_ID,
-            aws_secret_access_key=SECRET,
-        )
+        ses = client_of(port)
         sent = send(ses, sink, configure(ses, unique, ("all", sns("all"))), unique)
         assert fetch(SimpleNamespace(url=f"http://127.0.0.1:{port}"), sent.links[0]) == 302
         published = healthy.until(3, path="/all")
